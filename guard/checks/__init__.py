@@ -1,0 +1,79 @@
+"""Checks: one module per rule kind, each a function `(Change, Rule, Policy) -> list[Finding]`.
+
+`run_checks(change, policy)` is the pure `(Change, Policy) -> list[Finding]` of DESIGN.md: it runs
+every enabled rule through its kind's check, attributes each finding to the identities of the
+commits (and verified actors) behind it, and keeps it only when the rule applies to those actors.
+Check modules are imported lazily: the secret check pulls in detect-secrets, which a policy
+without secret rules never needs.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from guard.model import Change, Finding, Identity
+
+if TYPE_CHECKING:
+    from guard.policy import Policy, Rule
+
+CheckFn = Callable[[Change, "Rule", "Policy"], list[Finding]]
+
+CHECK_MODULES: dict[str, str] = {
+    "path": "guard.checks.paths",
+    "secret": "guard.checks.secrets",
+    "permission": "guard.checks.permissions",
+    "release": "guard.checks.release",
+    "identity": "guard.checks.identity",
+}
+
+
+def check_for(kind: str) -> CheckFn:
+    module = importlib.import_module(CHECK_MODULES[kind])
+    fn: CheckFn = module.check
+    return fn
+
+
+def identities_for(change: Change, commits: tuple[str, ...]) -> list[Identity]:
+    """Who is behind a finding: the named commits (all commits when none are named) plus every
+    verified actor of the change that is not a person (a human-looking commit pushed by an agent's
+    token is agent work)."""
+    named = set(commits)
+    out = [c.identity for c in change.commits if not named or c.sha in named]
+    out.extend(a.identity for a in change.actors if a.verified and a.identity.kind != "human")
+    if not out:
+        out.append(change.identity)
+    return out
+
+
+def target_branch(change: Change) -> str | None:
+    ref = change.target_ref
+    if ref and ref.startswith("refs/heads/"):
+        return ref[len("refs/heads/") :]
+    return ref
+
+
+def rule_targets(rule: Rule, change: Change) -> bool:
+    """Rules limited to `branches:` apply only when the change goes to a matching branch."""
+    if not rule.branches:
+        return True
+    branch = target_branch(change)
+    return branch is not None and any(fnmatch.fnmatchcase(branch, pat) for pat in rule.branches)
+
+
+def run_checks(change: Change, policy: Policy) -> list[Finding]:
+    findings: list[Finding] = []
+    for rule in policy.active_rules():
+        if not rule_targets(rule, change):
+            continue
+        for f in check_for(rule.kind)(change, rule, policy):
+            ids = identities_for(change, f.commits)
+            kinds = {i.kind for i in ids}
+            if not rule.applies_to(kinds):
+                continue
+            if not f.actors:
+                f.actors = tuple(sorted({i.label for i in ids}))
+            findings.append(f)
+    return findings

@@ -1,0 +1,440 @@
+"""Reading git: ranges, commits, file changes and added lines, from objects only (never the work tree).
+
+Works in working trees, bare repositories and pre-receive quarantine: git subprocesses inherit the
+environment untouched (`GIT_DIR`, `GIT_OBJECT_DIRECTORY`, `GIT_ALTERNATE_OBJECT_DIRECTORIES`,
+`GIT_QUARANTINE_PATH`); scrubbing it makes every quarantined object unreadable. GitPython's default
+`GitCmdObjectDB` is used for blobs for the same reason (its GitDB backend ignores alternates).
+
+Two `git log` passes serve any range size: one for metadata (`--pretty=raw`, which also shows
+whether a signature is present without running gpg), one for per-commit patches. Merge commits
+are diffed with `--diff-merges=remerge`: what the merge itself added beyond the automatic merge
+(conflict resolutions, evil merges), so work brought in from the other parent is not counted twice.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+import git
+
+from guard.model import (
+    ZERO_SHA,
+    AddedLine,
+    Change,
+    Commit,
+    FileChange,
+    FileStatus,
+    InternalError,
+    Person,
+    UsageError,
+)
+from guard.trailers import parse_trailers
+
+_STATUS: dict[str, FileStatus] = {
+    "A": "added",
+    "M": "modified",
+    "D": "deleted",
+    "R": "renamed",
+    "C": "copied",
+    "T": "type-changed",
+}
+_HUNK = re.compile(rb"^@@@* -[0-9,]+ (?:-[0-9,]+ )*\+(\d+)(?:,\d+)? @@")
+_SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
+COMMIT_MARK = b"\x01PGC"
+MAX_TEXTY_BLOB = 2_000_000  # binary-flagged blobs up to this size are checked for "really text"
+DIFF_FLAGS = ("--no-color", "--no-ext-diff", "--no-textconv", "--no-abbrev", "-M", "-U0")
+
+
+def decode_path(raw: bytes) -> str:
+    """Paths are bytes in git; non-UTF-8 bytes are shown as \\xNN (never a crash, never lost)."""
+    return raw.decode("utf-8", errors="backslashreplace")
+
+
+def decode_text(raw: bytes) -> str:
+    return raw.decode("utf-8", errors="replace")
+
+
+def looks_like_text(data: bytes) -> bool:
+    """True for content git calls binary only because of a stray NUL or odd bytes."""
+    sample = data[:65536]
+    if not sample:
+        return True
+    control = sum(1 for b in sample if b < 32 and b not in (9, 10, 12, 13, 27))
+    return control / len(sample) < 0.02
+
+
+def _parse_person(value: bytes) -> tuple[Person, int]:
+    # "Name <email> 1700000000 +0000"; git forbids <> in names, so rpartition is exact.
+    left, _, tail = value.rpartition(b">")
+    name, _, email = left.partition(b"<")
+    ts = 0
+    parts = tail.split()
+    if parts:
+        try:
+            ts = int(parts[0])
+        except ValueError:
+            ts = 0
+    return Person(decode_text(name.strip()), decode_text(email.strip())), ts
+
+
+def parse_raw_commit(record: bytes) -> Commit:
+    """One `git log --pretty=raw` record -> Commit (without files)."""
+    head, _, body = record.partition(b"\n\n")
+    sha = ""
+    parents: list[str] = []
+    author = committer = Person("", "")
+    at = ct = 0
+    signed = False
+    for line in head.split(b"\n"):
+        if line.startswith(b" "):  # continuation of a multi-line header (gpgsig, mergetag)
+            continue
+        key, _, value = line.partition(b" ")
+        if key == b"commit":
+            sha = value.split()[0].decode("ascii", "replace") if value else ""
+        elif key == b"parent":
+            parents.append(value.strip().decode("ascii", "replace"))
+        elif key == b"author":
+            author, at = _parse_person(value)
+        elif key == b"committer":
+            committer, ct = _parse_person(value)
+        elif key in (b"gpgsig", b"gpgsig-sha256"):
+            signed = True
+    msg_lines = [ln[4:] if ln.startswith(b"    ") else ln for ln in body.split(b"\n")]
+    message = decode_text(b"\n".join(msg_lines)).rstrip("\n")
+    return Commit(
+        sha=sha,
+        parents=tuple(parents),
+        author=author,
+        committer=committer,
+        authored_at=at,
+        committed_at=ct,
+        message=message,
+        trailers=parse_trailers(message),
+        signed=signed,
+    )
+
+
+class _Reader:
+    """Sequential reader over a byte buffer of `--raw -z -p` output."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.pos = 0
+
+    def until(self, sep: bytes) -> bytes:
+        i = self.data.find(sep, self.pos)
+        if i < 0:
+            i = len(self.data)
+        out = self.data[self.pos : i]
+        self.pos = i + len(sep)
+        return out
+
+    def peek(self, n: int = 1) -> bytes:
+        return self.data[self.pos : self.pos + n]
+
+    def done(self) -> bool:
+        return self.pos >= len(self.data)
+
+
+def _parse_raw_entries(r: _Reader) -> list[FileChange]:
+    files: list[FileChange] = []
+    while r.peek() == b"\n":
+        r.pos += 1
+    while r.peek() == b":":
+        meta = r.until(b"\0")[1:].split(b" ")
+        if len(meta) < 5:
+            raise InternalError(f"unexpected git raw diff entry {meta!r}")
+        old_mode, new_mode, old_sha, new_sha, status = (m.decode("ascii", "replace") for m in meta[:5])
+        letter = status[:1]
+        p1 = decode_path(r.until(b"\0"))
+        p2 = decode_path(r.until(b"\0")) if letter in ("R", "C") else None
+        fstatus = _STATUS.get(letter, "modified")
+        files.append(
+            FileChange(
+                path=p2 if p2 is not None else p1,
+                old_path=p1,
+                status=fstatus,
+                old_mode=None if old_mode == "000000" else old_mode,
+                new_mode=None if new_mode == "000000" else new_mode,
+                old_blob=None if old_sha == ZERO_SHA else old_sha,
+                new_blob=None if new_sha == ZERO_SHA else new_sha,
+                similarity=int(status[1:]) if letter in ("R", "C") and status[1:].isdigit() else None,
+            )
+        )
+    if r.peek() == b"\0":
+        r.pos += 1
+    return files
+
+
+def _parse_patches(chunk: bytes, files: list[FileChange]) -> None:
+    """Fill added lines/binary flags; patch sections come in the same order as the raw entries."""
+    idx = -1
+    line_no = 0
+    in_hunk = False
+    for line in chunk.split(b"\n"):
+        if line.startswith(b"diff --git ") or line.startswith(b"diff --cc ") or line.startswith(b"diff --combined "):
+            idx += 1
+            in_hunk = False
+            continue
+        if idx < 0 or idx >= len(files):
+            continue
+        f = files[idx]
+        if in_hunk and line[:1] == b"+":
+            f.added.append(AddedLine(line_no, decode_text(line[1:].rstrip(b"\r"))))
+            line_no += 1
+            continue
+        if in_hunk and line[:1] == b"-":
+            f.removed_count += 1
+            continue
+        m = _HUNK.match(line)
+        if m:
+            in_hunk = True
+            line_no = int(m.group(1))
+            continue
+        if line.startswith(b"Binary files ") or line == b"GIT binary patch":
+            f.binary = True
+            in_hunk = False
+
+
+class GitRepo:
+    """A git repository read through the `git` binary (bare, non-bare, or quarantined)."""
+
+    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+        where = str(path) if path is not None else os.environ.get("GIT_DIR", ".")
+        try:
+            self.repo = git.Repo(where, search_parent_directories=path is None)
+        except (git.NoSuchPathError, git.InvalidGitRepositoryError):
+            raise UsageError("not a git repository", where=where) from None
+        self.git_dir = Path(self.repo.git_dir)
+        self.bare = self.repo.bare
+        self.path = Path(self.repo.working_tree_dir or self.repo.git_dir)
+
+    # ----- plumbing -----
+
+    def run(self, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
+        """Run git with the inherited environment; bytes out."""
+        proc = subprocess.run(
+            ["git", *args],
+            cwd=self.path,
+            input=input,
+            capture_output=True,
+            env=None,  # inherit: quarantine variables must reach git
+        )
+        if check and proc.returncode != 0:
+            err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+            raise InternalError(f"git {args[0]} failed: {err[-1] if err else proc.returncode}")
+        return proc.stdout
+
+    def stream(self, *args: str) -> Iterator[bytes]:
+        """Yield NUL-separated records of a git command's output without holding it all."""
+        proc = subprocess.Popen(["git", *args], cwd=self.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None
+        buf = b""
+        out: IO[bytes] = proc.stdout
+        while True:
+            block = out.read(1 << 16)
+            if not block:
+                break
+            buf += block
+            *records, buf = buf.split(b"\0")
+            yield from records
+        if buf:
+            yield buf
+        err = proc.stderr.read() if proc.stderr else b""
+        if proc.wait() != 0:
+            last = err.decode("utf-8", "replace").strip().splitlines()
+            raise InternalError(f"git {args[0]} failed: {last[-1] if last else proc.returncode}")
+
+    @property
+    def is_shallow(self) -> bool:
+        return (self.git_dir / "shallow").exists()
+
+    def resolve(self, rev: str, what: str = "revision") -> str:
+        """A revision -> full commit id, or a usage error naming it (exit 2)."""
+        if not rev or rev.startswith("-") or "\n" in rev or "\0" in rev:
+            raise UsageError(f"invalid {what} {rev!r}")
+        proc = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
+            cwd=self.path,
+            capture_output=True,
+        )
+        if proc.returncode != 0:
+            hint = ""
+            if self.is_shallow:
+                hint = " (this is a shallow clone: fetch more history, e.g. `git fetch --unshallow`)"
+            raise UsageError(f"unknown {what} {rev!r}{hint}")
+        return proc.stdout.decode().strip()
+
+    def exists(self, rev: str) -> bool:
+        try:
+            self.resolve(rev)
+            return True
+        except UsageError:
+            return False
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        proc = subprocess.run(["git", "merge-base", a, b], cwd=self.path, capture_output=True)
+        return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+    def is_ancestor(self, a: str, b: str) -> bool:
+        return subprocess.run(["git", "merge-base", "--is-ancestor", a, b], cwd=self.path).returncode == 0
+
+    def default_branch(self) -> str | None:
+        """origin/HEAD's target, else the first of main/master that exists (as a resolvable rev)."""
+        proc = subprocess.run(
+            ["git", "symbolic-ref", "--quiet", "refs/remotes/origin/HEAD"], cwd=self.path, capture_output=True
+        )
+        if proc.returncode == 0:
+            return proc.stdout.decode().strip().removeprefix("refs/remotes/")
+        for cand in ("origin/main", "origin/master", "main", "master"):
+            if self.exists(cand):
+                return cand
+        return None
+
+    def upstream(self) -> str | None:
+        proc = subprocess.run(
+            ["git", "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}"],
+            cwd=self.path,
+            capture_output=True,
+        )
+        return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+    def current_branch(self) -> str | None:
+        proc = subprocess.run(["git", "symbolic-ref", "--quiet", "--short", "HEAD"], cwd=self.path, capture_output=True)
+        return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+
+    def read_blob(self, sha: str, max_bytes: int | None = None) -> bytes | None:
+        """A blob's bytes (None when missing or not a blob); reads quarantined objects too."""
+        if not _SHA.match(sha):
+            return None
+        try:
+            info = self.repo.odb.info(bytes.fromhex(sha))
+            if info.type != b"blob":
+                return None
+            if max_bytes is not None and info.size > max_bytes:
+                return None
+            data: bytes = self.repo.odb.stream(bytes.fromhex(sha)).read()
+            return data
+        except (ValueError, git.BadObject, git.GitCommandError, OSError):
+            return None
+
+    def read_file_at(self, rev: str, path: str, max_bytes: int | None = 2_000_000) -> bytes | None:
+        """The bytes of `path` as it stands at `rev`, or None when it does not exist there."""
+        proc = subprocess.run(
+            ["git", "rev-parse", "--verify", "--quiet", f"{rev}:{path}"], cwd=self.path, capture_output=True
+        )
+        if proc.returncode != 0:
+            return None
+        return self.read_blob(proc.stdout.decode().strip(), max_bytes)
+
+    # ----- commits -----
+
+    def iter_commits(self, revs: Sequence[str], extra: Sequence[str] = ()) -> Iterator[Commit]:
+        """Commits for `git log` revision arguments, newest first, metadata only, in one process."""
+        args = ["log", "--pretty=raw", "-z", "--no-color", *extra, "--end-of-options", *revs, "--"]
+        pending: bytes | None = None
+        for record in self.stream(*args):
+            if record.startswith(b"commit ") or pending is None:
+                if pending is not None:
+                    yield parse_raw_commit(pending)
+                pending = record
+            else:  # a NUL inside a hostile message split the record: glue it back
+                pending += b"\0" + record
+        if pending:
+            yield parse_raw_commit(pending)
+
+    def commit_files(self, revs: Sequence[str]) -> dict[str, list[FileChange]]:
+        """Each commit's own file changes (with added lines), in one `git log -p` pass."""
+        args = [
+            "log",
+            "--format=%x01PGC%H",
+            "-z",
+            "--raw",
+            "-p",
+            "--diff-merges=remerge",
+            *DIFF_FLAGS,
+            "--end-of-options",
+            *revs,
+            "--",
+        ]
+        data = self.run(*args)
+        out: dict[str, list[FileChange]] = {}
+        # A marker is recognised only at the start of the output or of a line: patch content lines
+        # always start with +, -, space or backslash, so file content cannot forge one.
+        starts = [m.start() for m in re.finditer(rb"(?:^|\n)\x01PGC", data)]
+        for i, s in enumerate(starts):
+            begin = s + (1 if data[s : s + 1] == b"\n" else 0)
+            end = starts[i + 1] if i + 1 < len(starts) else len(data)
+            block = data[begin:end]
+            header, _, rest = block.partition(b"\0")
+            sha = header[len(COMMIT_MARK) :].decode("ascii", "replace").strip()
+            r = _Reader(rest)
+            files = _parse_raw_entries(r)
+            _parse_patches(r.data[r.pos :], files)
+            self._fill_texty_binaries(files)
+            out[sha] = files
+        return out
+
+    def diff(self, base: str, head: str) -> list[FileChange]:
+        """File changes from base to head (callers pass the merge base for `base...head`)."""
+        data = self.run("diff", "-z", "--raw", "-p", *DIFF_FLAGS, "--end-of-options", base, head, "--")
+        r = _Reader(data)
+        files = _parse_raw_entries(r)
+        _parse_patches(r.data[r.pos :], files)
+        self._fill_texty_binaries(files)
+        return files
+
+    def _fill_texty_binaries(self, files: list[FileChange]) -> None:
+        """A file git calls binary because of one stray NUL is still text to the secret scanner."""
+        for f in files:
+            if not f.binary or f.added or not f.new_blob or f.is_submodule:
+                continue
+            new = self.read_blob(f.new_blob, MAX_TEXTY_BLOB)
+            if new is None or not looks_like_text(new):
+                continue
+            if f.old_blob is None:
+                f.added = [AddedLine(i + 1, decode_text(t)) for i, t in enumerate(new.split(b"\n")) if t]
+            else:
+                data = self.run("diff", "--text", *DIFF_FLAGS, f.old_blob, f.new_blob, check=False)
+                tmp = [FileChange(path=f.path, status="modified")]
+                _parse_patches(data, tmp)
+                f.added = tmp[0].added
+
+    # ----- the unit under judgement -----
+
+    def build_change(
+        self,
+        base: str | None,
+        head: str,
+        *,
+        door: str = "local",
+        per_commit_files: bool = True,
+        **fields: Any,
+    ) -> Change:
+        """A Change for base..head: commits (with their own diffs) and the net diff base...head."""
+        head_sha = self.resolve(head, "head")
+        base_sha = self.resolve(base, "base") if base else None
+        if base_sha:
+            mb = self.merge_base(base_sha, head_sha)
+            if mb is None:
+                hint = " (shallow clone?)" if self.is_shallow else ""
+                raise UsageError(f"base {base!r} and head {head!r} share no history{hint}")
+            revs = [f"{base_sha}..{head_sha}"]
+            files = self.diff(mb, head_sha)
+        else:
+            revs = [head_sha]
+            files = self.diff(EMPTY_TREE, head_sha)
+        commits = list(self.iter_commits(revs))
+        if per_commit_files and commits:
+            by_sha = self.commit_files(revs)
+            for c in commits:
+                c.files = by_sha.get(c.sha, [])
+        return Change(door=door, head=head_sha, base=base_sha, commits=commits, files=files, blobs=self, **fields)
+
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"

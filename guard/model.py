@@ -1,0 +1,347 @@
+"""The platform-neutral vocabulary of pipeline-guard (see DESIGN.md).
+
+Doors build a `Change`; the engine identifies, checks and decides; reports render a `Decision`.
+Plain dataclasses keep import time low (the pre-receive hook starts on every push); pydantic is
+reserved for the policy, where validation errors matter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Protocol
+
+IdentityKind = Literal["human", "agent", "automation", "unknown"]
+FindingKind = Literal["path", "secret", "permission", "release", "identity"]
+Action = Literal["block", "step-up", "warn"]
+Verdict = Literal["allow", "warn", "step-up", "block"]
+Mode = Literal["enforce", "advisory"]
+FileStatus = Literal["added", "modified", "deleted", "renamed", "copied", "type-changed"]
+
+IDENTITY_KINDS: tuple[IdentityKind, ...] = ("human", "agent", "automation", "unknown")
+FINDING_KINDS: tuple[FindingKind, ...] = ("path", "secret", "permission", "release", "identity")
+ACTIONS: tuple[Action, ...] = ("warn", "step-up", "block")  # weakest first
+VERDICT_ORDER: dict[Verdict, int] = {"allow": 0, "warn": 1, "step-up": 2, "block": 3}
+
+ZERO_SHA = "0" * 40
+
+# Exit codes: the documented contract (README "Exit codes").
+EXIT_ALLOW = 0
+EXIT_GATED = 1
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+
+
+@dataclass(frozen=True)
+class Person:
+    """A git signature as written in the commit (always *claimed*)."""
+
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One observation that pushed an identity verdict one way.
+
+    `verified` is True only when the platform vouches for it (PR author, pusher, run actor, a
+    signature that verifies); git metadata and message text are `claimed`.
+    """
+
+    signal: str  # e.g. "author-email", "trailer:co-authored-by", "pr-author", "pusher"
+    value: str  # what was seen (untrusted text: reports escape it)
+    source: str  # where it came from: "commit", "github-event", "pre-receive-env", ...
+    verified: bool
+    points_to: str  # "agent:<vendor>", "automation:<bot>", "human", "unknown"
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "signal": self.signal,
+            "value": self.value,
+            "source": self.source,
+            "verified": self.verified,
+            "points_to": self.points_to,
+        }
+
+
+@dataclass(frozen=True)
+class Identity:
+    kind: IdentityKind
+    vendor: str | None = None  # agent vendor ("claude-code") or bot name ("dependabot")
+    evidence: tuple[Evidence, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return f"{self.kind}:{self.vendor}" if self.vendor else self.kind
+
+    @property
+    def verified(self) -> bool:
+        """True when some verified evidence points to the verdict's kind."""
+        return any(e.verified and e.points_to.split(":", 1)[0] == self.kind for e in self.evidence)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "vendor": self.vendor,
+            "verified": self.verified,
+            "evidence": [e.to_dict() for e in self.evidence],
+        }
+
+
+UNKNOWN = Identity("unknown")
+
+
+@dataclass(frozen=True)
+class AddedLine:
+    number: int  # 1-based line number in the new version of the file
+    text: str  # decoded with errors="replace"; never the raw bytes
+
+
+@dataclass
+class FileChange:
+    path: str  # new path (old path for deletions); non-UTF-8 bytes shown as \xNN
+    status: FileStatus
+    old_path: str | None = None  # set for renames/copies (and equal to path otherwise)
+    old_mode: str | None = None  # "100644", "100755", "120000" (symlink), "160000" (submodule)
+    new_mode: str | None = None
+    old_blob: str | None = None  # object ids; None when the side does not exist
+    new_blob: str | None = None
+    binary: bool = False  # git's own judgement (NUL in the first 8000 bytes)
+    added: list[AddedLine] = field(default_factory=list)
+    removed_count: int = 0
+    similarity: int | None = None  # rename/copy score
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """Every path this change touches: new and old (a rename out of a folder touches both)."""
+        if self.old_path and self.old_path != self.path:
+            return (self.path, self.old_path)
+        return (self.path,)
+
+    @property
+    def is_symlink(self) -> bool:
+        return self.new_mode == "120000"
+
+    @property
+    def is_submodule(self) -> bool:
+        return self.new_mode == "160000" or self.old_mode == "160000"
+
+    @property
+    def is_executable(self) -> bool:
+        return self.new_mode == "100755"
+
+    @property
+    def mode_changed(self) -> bool:
+        return self.old_mode is not None and self.new_mode is not None and self.old_mode != self.new_mode
+
+
+@dataclass
+class Commit:
+    sha: str
+    parents: tuple[str, ...]
+    author: Person
+    committer: Person
+    authored_at: int  # unix seconds
+    committed_at: int
+    message: str
+    trailers: tuple[tuple[str, str], ...] = ()  # (key as written, value), from anywhere in the body
+    signed: bool = False  # a signature is present (not necessarily valid)
+    signature_status: str | None = None  # git's %G? letter when verification was asked for
+    files: list[FileChange] = field(default_factory=list)  # this commit's own diff (merges: see gitrepo)
+    identity: Identity = UNKNOWN  # filled by identify
+
+    @property
+    def is_merge(self) -> bool:
+        return len(self.parents) > 1
+
+    @property
+    def subject(self) -> str:
+        return self.message.split("\n", 1)[0]
+
+
+@dataclass(frozen=True)
+class RefUpdate:
+    ref: str  # full ref name, e.g. refs/heads/main, refs/tags/v1.0
+    old: str  # ZERO_SHA when created
+    new: str  # ZERO_SHA when deleted
+    forced: bool | None = None  # non-fast-forward; None when unknown
+
+    @property
+    def created(self) -> bool:
+        return self.old == ZERO_SHA
+
+    @property
+    def deleted(self) -> bool:
+        return self.new == ZERO_SHA
+
+    @property
+    def is_tag(self) -> bool:
+        return self.ref.startswith("refs/tags/")
+
+    @property
+    def is_branch(self) -> bool:
+        return self.ref.startswith("refs/heads/")
+
+    @property
+    def short_name(self) -> str:
+        for prefix in ("refs/heads/", "refs/tags/"):
+            if self.ref.startswith(prefix):
+                return self.ref[len(prefix) :]
+        return self.ref
+
+
+@dataclass
+class Actor:
+    """A platform-verified identity involved in the change (PR author, pusher, run actor...)."""
+
+    login: str
+    role: str  # "pr-author", "pusher", "run-actor", "triggering-actor", "sender", "delegator"
+    source: str  # "github-event", "gitlab-ci", "pre-receive-env", ...
+    id: str | None = None
+    type: str | None = None  # platform account type: "User", "Bot", "Organization"
+    verified: bool = True
+    identity: Identity = UNKNOWN  # filled by identify
+
+
+@dataclass
+class Approval:
+    """Step-up evidence gathered by a door; judged by the engine (approvals.py)."""
+
+    approver: str  # login, or signer principal
+    kind: str  # "review", "label", "mr-approval", "signature", "push-option", "break-glass"
+    source: str
+    head_sha: str | None = None  # the head it was given for; None when the mechanism has no head
+    approver_id: str | None = None
+    approver_type: str | None = None  # "User", "Bot"
+    permission: str | None = None  # "admin", "maintain", "write", "triage", "read"; None = unknown
+    teams: tuple[str, ...] = ()  # teams / groups the approver belongs to, as the door knows them
+    at: str | None = None  # ISO timestamp
+    base_ref: str | None = None  # target branch at the time of approval, when known
+    reason: str | None = None
+    identity: Identity = UNKNOWN  # filled by identify
+
+
+@dataclass
+class Finding:
+    rule: str  # the policy rule id that produced it
+    kind: FindingKind
+    action: Action
+    message: str  # must never contain a secret value
+    path: str | None = None
+    line: int | None = None
+    commit: str | None = None  # the commit that introduced it, when known
+    commits: tuple[str, ...] = ()  # every commit involved (for attribution to identities)
+    category: str | None = None  # detector-specific sub-kind, e.g. "workflow-permission", "github-pat"
+    fingerprint: str | None = None  # redacted fingerprint (secrets): never the value
+    id: str | None = None  # stable id for dedup/baselines: f(rule, path, category, content hash)
+    confidence: str = "high"  # "high" | "medium" | "low"
+    actors: tuple[str, ...] = ()  # identity labels this finding was attributed to
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "rule": self.rule,
+            "kind": self.kind,
+            "action": self.action,
+            "category": self.category,
+            "path": self.path,
+            "line": self.line,
+            "commit": self.commit,
+            "message": self.message,
+            "fingerprint": self.fingerprint,
+            "confidence": self.confidence,
+            "actors": list(self.actors),
+        }
+
+
+class BlobReader(Protocol):
+    """Reads git objects by id (works in bare repos and pre-receive quarantine)."""
+
+    def read_blob(self, sha: str, max_bytes: int | None = None) -> bytes | None: ...
+
+
+@dataclass
+class Change:
+    """The unit under judgement: a ref update, a PR/MR, a push or a deploy."""
+
+    door: str  # "local", "github", "gitlab", "pre-receive"
+    head: str
+    base: str | None = None
+    repository: str | None = None
+    commits: list[Commit] = field(default_factory=list)
+    files: list[FileChange] = field(default_factory=list)  # base...head as a whole
+    ref_updates: list[RefUpdate] = field(default_factory=list)
+    actors: list[Actor] = field(default_factory=list)
+    approvals: list[Approval] = field(default_factory=list)
+    source_ref: str | None = None  # the branch the work comes from (agent branches are a signal)
+    target_ref: str | None = None  # where it is going
+    environment: str | None = None  # deploy environment, when judging a deploy
+    number: int | None = None  # PR / MR number
+    guard_files: tuple[str, ...] = ()  # CI files that run the guard itself (editing them is gated)
+    blobs: BlobReader | None = None
+    notes: list[str] = field(default_factory=list)  # door remarks shown in reports
+    identity: Identity = UNKNOWN  # change-level identity, filled by identify
+
+    def commits_touching(self, path: str) -> tuple[str, ...]:
+        """The commits in the range whose own diff touches `path` (old or new side)."""
+        return tuple(c.sha for c in self.commits if any(path in f.paths for f in c.files))
+
+    def commit(self, sha: str) -> Commit | None:
+        for c in self.commits:
+            if c.sha == sha:
+                return c
+        return None
+
+
+@dataclass
+class StepUp:
+    """What a step-up needs, and what has been counted toward it."""
+
+    approvals_required: int
+    eligible: list[str]  # who may approve: logins, @teams, "CODEOWNERS of <path>", "any human with write"
+    how: list[str]  # how to approve at this door
+    counted: list[Approval] = field(default_factory=list)
+    rejected: list[tuple[Approval, str]] = field(default_factory=list)  # approval, why it did not count
+
+    @property
+    def satisfied(self) -> bool:
+        return len(self.counted) >= self.approvals_required
+
+
+@dataclass
+class Decision:
+    verdict: Verdict
+    mode: Mode
+    findings: list[Finding]
+    reasons: list[str]  # the chain from evidence to verdict, in order
+    change: Change
+    step_up: StepUp | None = None
+    policy_source: str = "builtin:default"
+    policy_digest: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        if self.mode == "advisory":
+            return EXIT_ALLOW
+        return EXIT_GATED if self.verdict in ("step-up", "block") else EXIT_ALLOW
+
+
+class GuardError(Exception):
+    """An error with a clear one-line message and a documented exit code. Never a traceback."""
+
+    exit_code = EXIT_INTERNAL
+
+    def __init__(self, message: str, *, where: str | None = None) -> None:
+        self.where = where
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class UsageError(GuardError):
+    """Bad flag, invalid policy, unknown ref: exit 2."""
+
+    exit_code = EXIT_USAGE
+
+
+class InternalError(GuardError):
+    """Something we could not read or compute: exit 3 (fail closed)."""
+
+    exit_code = EXIT_INTERNAL
