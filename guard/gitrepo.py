@@ -177,7 +177,11 @@ def _parse_patches(chunk: bytes, files: list[FileChange]) -> None:
     line_no = 0
     in_hunk = False
     for line in chunk.split(b"\n"):
-        if line.startswith(b"diff --git ") or line.startswith(b"diff --cc ") or line.startswith(b"diff --combined "):
+        if (
+            line.startswith(b"diff --git ")
+            or line.startswith(b"diff --cc ")
+            or line.startswith(b"diff --combined ")
+        ):
             idx += 1
             in_hunk = False
             continue
@@ -305,7 +309,9 @@ class GitRepo:
         return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
 
     def current_branch(self) -> str | None:
-        proc = subprocess.run(["git", "symbolic-ref", "--quiet", "--short", "HEAD"], cwd=self.path, capture_output=True)
+        proc = subprocess.run(
+            ["git", "symbolic-ref", "--quiet", "--short", "HEAD"], cwd=self.path, capture_output=True
+        )
         return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
 
     def read_blob(self, sha: str, max_bytes: int | None = None) -> bytes | None:
@@ -434,7 +440,9 @@ class GitRepo:
             by_sha = self.commit_files(revs)
             for c in commits:
                 c.files = by_sha.get(c.sha, [])
-        return Change(door=door, head=head_sha, base=base_sha, commits=commits, files=files, blobs=self, **fields)
+        return Change(
+            door=door, head=head_sha, base=base_sha, commits=commits, files=files, blobs=self, **fields
+        )
 
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"

@@ -9,12 +9,21 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from guard.model import Action, Mode, UsageError
 
@@ -111,7 +120,7 @@ class Rule(_Strict):
     id: Annotated[str, Field(pattern=RULE_ID)]
     kind: Literal["path", "secret", "permission", "release", "identity"]
     action: Action
-    actors: list[ActorSel] = Field(default_factory=lambda: ["agent"])
+    actors: list[ActorSel] = Field(default_factory=lambda: list[ActorSel](["agent"]))
     match: dict[str, Any] = Field(default_factory=dict)
     message: str | None = None
     branches: list[str] = Field(default_factory=list, description="only when the target branch matches")
@@ -128,15 +137,20 @@ class Rule(_Strict):
     @model_validator(mode="after")
     def _validate_match(self) -> Rule:
         # Validate (and normalise) the kind-specific match block; errors carry the field path.
-        self.match = MATCH_MODELS[self.kind].model_validate(self.match).model_dump(by_alias=True)
+        try:
+            self.match = MATCH_MODELS[self.kind].model_validate(self.match).model_dump(by_alias=True)
+        except ValidationError as e:
+            first = e.errors()[0]
+            sub = ".".join(str(p) for p in ("match", *first["loc"]))
+            raise ValueError(f"{sub}: {first['msg']}") from None
         return self
 
     def matcher(self) -> Any:
         """The typed match block (PathMatch, SecretMatch, ...)."""
         return MATCH_MODELS[self.kind].model_validate(self.match)
 
-    def applies_to(self, kinds: set[str]) -> bool:
-        return "any" in self.actors or bool(kinds & set(self.actors))
+    def applies_to(self, kinds: Iterable[str]) -> bool:
+        return "any" in self.actors or bool(set(kinds) & set(self.actors))
 
 
 class Account(_Strict):
@@ -191,15 +205,18 @@ class Policy(_Strict):
     server: ServerConfig = Field(default_factory=ServerConfig)  # type: ignore[arg-type]
 
     @model_validator(mode="after")
-    def _check_refs(self) -> Policy:
+    def _check_refs(self, info: ValidationInfo) -> Policy:
         seen: set[str] = set()
         for i, rule in enumerate(self.rules):
             if rule.id in seen:
-                raise ValueError(f"rules[{i}].id: duplicate rule id {rule.id!r}")
+                raise ValueError(f"rules.{i}.id: duplicate rule id {rule.id!r}")
             seen.add(rule.id)
+            # A layer may name groups its parents define: check references only on the merged policy.
+            if info.context and info.context.get("partial"):
+                continue
             for g in rule.match.get("groups", []) or []:
                 if g not in self.path_groups:
-                    raise ValueError(f"rules[{i}].match.groups: unknown path group {g!r}")
+                    raise ValueError(f"rules.{i}.match.groups: unknown path group {g!r} (rule {rule.id})")
         return self
 
     def active_rules(self) -> list[Rule]:
@@ -249,16 +266,27 @@ def _line_of(text: str, loc: tuple[str | int, ...]) -> int | None:
     return line
 
 
+_SUBPATH = re.compile(r"^([A-Za-z_][\w-]*(?:\.[\w-]+)*): (.*)$", re.S)
+
+
 def _format_validation(err: ValidationError, text: str, where: str) -> str:
     first = err.errors()[0]
-    loc = tuple(p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-    field = ".".join(str(p) for p in loc) or "(top level)"
+    loc: tuple[str | int, ...] = tuple(
+        p for p in first["loc"] if not (isinstance(p, str) and p.startswith("function-"))
+    )
     msg = first["msg"].removeprefix("Value error, ")
-    if "." in msg.split(":", 1)[0] and ":" in msg:  # errors raised with their own path ("rules[1].id: ...")
-        field, msg = (s.strip() for s in msg.split(":", 1))
+    m = _SUBPATH.match(msg)
+    if m:  # validators raise "sub.path: message"; append the sub path to the location
+        loc += tuple(int(p) if p.isdigit() else p for p in m.group(1).split("."))
+        msg = m.group(2)
+    field = ".".join(str(p) for p in loc) or "(top level)"
     line = _line_of(text, loc)
     more = f" (+{len(err.errors()) - 1} more)" if len(err.errors()) > 1 else ""
     return f"{where}:{line or 1}: {field}: {msg}{more}"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:300]
 
 
 def parse_policy_text(text: str, where: str) -> dict[str, Any]:
@@ -270,9 +298,9 @@ def parse_policy_text(text: str, where: str) -> dict[str, Any]:
     except yaml.MarkedYAMLError as e:
         mark = e.problem_mark
         line = mark.line + 1 if mark else 1
-        raise UsageError(f"{where}:{line}: invalid YAML: {e.problem or e}") from None
-    except yaml.YAMLError as e:
-        raise UsageError(f"{where}: invalid YAML: {e}") from None
+        raise UsageError(f"{where}:{line}: invalid YAML: {_one_line(e.problem or str(e))}") from None
+    except yaml.YAMLError as e:  # e.g. ReaderError (control characters): its text spans lines
+        raise UsageError(f"{where}:1: invalid YAML: {_one_line(str(e))}") from None
     except RecursionError:
         raise UsageError(f"{where}: invalid YAML: nested too deeply") from None
     if data is None:
@@ -324,6 +352,18 @@ def load_policy_data(
     if _depth > 8:
         raise UsageError("extends: chain deeper than 8 (a cycle?)", where=where)
     data = parse_policy_text(text, where)
+    layer = {**data, "extends": []}
+    if isinstance(layer.get("rules"), list):  # `{id, enabled}` overrides a parent rule: valid on its own
+        layer["rules"] = [
+            {"id": r["id"], "kind": "path", "action": "warn", "enabled": r.get("enabled", True)}
+            if isinstance(r, dict) and "id" in r and set(r) <= {"id", "enabled"}
+            else r
+            for r in layer["rules"]
+        ]
+    try:  # validate this layer on its own text, so errors point at its own lines
+        Policy.model_validate(layer, context={"partial": True})
+    except ValidationError as e:
+        raise UsageError(_format_validation(e, text, where)) from None
     extends = data.get("extends", ["builtin:default"])
     if isinstance(extends, str):
         extends = [extends]
@@ -336,10 +376,11 @@ def load_policy_data(
             name = parent[len(BUILTIN_PREFIX) :]
             ptext, pwhere, preader = _builtin_text(name), f"{BUILTIN_PREFIX}{name}", None
         else:
-            ptext = read_relative(parent) if read_relative else None
-            if ptext is None:
+            found = read_relative(parent) if read_relative else None
+            if found is None:
                 line = _line_of(text, ("extends",)) or 1
                 raise UsageError(f"{where}:{line}: extends: cannot read {parent!r} at the trusted ref")
+            ptext = found
             pwhere, preader = parent, read_relative
         merged = _merge(merged, load_policy_data(ptext, pwhere, preader, _depth + 1))
     return _merge(merged, data)
@@ -350,8 +391,10 @@ def build_policy(text: str, where: str, read_relative: Reader | None = None) -> 
     data["extends"] = []
     try:
         return Policy.model_validate(data)
-    except ValidationError as e:
-        raise UsageError(_format_validation(e, text, where)) from None
+    except ValidationError as e:  # only cross-layer problems reach here (e.g. an undefined group)
+        raise UsageError(
+            _format_validation(e, text, where).replace(f"{where}:", f"{where} (merged):", 1)
+        ) from None
 
 
 def builtin_policy(name: str = "default") -> Policy:

@@ -10,7 +10,9 @@ from __future__ import annotations
 import re
 
 # A trailer key is a token (letters, digits, hyphens), optionally behind a list bullet or quote.
-_TRAILER = re.compile(r"^[ \t]*(?:[-*+>][ \t]+)?([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)[ \t]*:[ \t]*(\S.*?)[ \t]*$")
+_TRAILER = re.compile(
+    r"^[ \t]*(?:[-*+>][ \t]+)?([A-Za-z][A-Za-z0-9]*(?:-[A-Za-z0-9]+)*)[ \t]*:[ \t]*(\S.*?)[ \t]*$"
+)
 MAX_MESSAGE_CHARS = 200_000  # a hostile 20 MB message is cut, not parsed forever
 MAX_VALUE_CHARS = 500
 

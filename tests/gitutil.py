@@ -62,7 +62,16 @@ class Repo:
             "GIT_COMMITTER_NAME": c[0],
             "GIT_COMMITTER_EMAIL": c[1],
         }
-        git(self.path, "commit", "-q", "--no-verify", "-m", message, *(["--allow-empty"] if allow_empty else []), env=env)
+        git(
+            self.path,
+            "commit",
+            "-q",
+            "--no-verify",
+            "-m",
+            message,
+            *(["--allow-empty"] if allow_empty else []),
+            env=env,
+        )
         return self.head()
 
     def head(self, rev: str = "HEAD") -> str:

@@ -1,11 +1,95 @@
-"""Placeholder until its issue lands; replaced by the real check."""
+"""Path rules: gitignore/CODEOWNERS-style globs over the old and new path of every file change.
+
+Matching both sides catches a rename or delete out of a protected folder; a new symlink whose
+target resolves into a protected path is caught too (nothing follows the link: the target is read
+from the blob). Mode changes (executable bit, symlink, submodule) count as touching the path.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import posixpath
+from functools import lru_cache
 
-from guard.model import Change, Finding
+import pathspec
+
+from guard.model import Change, FileChange, Finding
+from guard.policy import POLICY_FILES, PathMatch, Policy, Rule
 
 
-def check(change: Change, rule: Any, policy: Any) -> list[Finding]:
-    return []
+@lru_cache(maxsize=256)
+def compile_globs(patterns: tuple[str, ...]) -> pathspec.PathSpec:  # type: ignore[type-arg]
+    return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
+def _patterns(rule: Rule, m: PathMatch, policy: Policy, change: Change) -> tuple[str, ...]:
+    pats = list(m.paths) + policy.group_paths(m.groups)
+    if m.guard_files:
+        pats.extend("/" + p.lstrip("/") for p in change.guard_files)
+    if m.policy_files:
+        pats.extend("/" + p for p in POLICY_FILES)
+    return tuple(pats)
+
+
+def symlink_target(change: Change, f: FileChange) -> str | None:
+    """The repository-relative path a new or changed symlink points to (never followed)."""
+    if not f.is_symlink or not f.new_blob or change.blobs is None:
+        return None
+    raw = change.blobs.read_blob(f.new_blob, max_bytes=4096)
+    if raw is None:
+        return None
+    target = raw.decode("utf-8", errors="backslashreplace").strip()
+    joined = posixpath.normpath(posixpath.join(posixpath.dirname(f.path), target))
+    return joined.lstrip("/")
+
+
+def _describe(f: FileChange) -> str:
+    if f.status == "renamed" and f.old_path:
+        return f"renamed {f.old_path} -> {f.path}"
+    if f.status == "copied" and f.old_path:
+        return f"copied {f.old_path} -> {f.path}"
+    if f.is_submodule:
+        return f"submodule {f.status} {f.path}"
+    if f.is_symlink:
+        return f"symlink {f.status} {f.path}"
+    if f.mode_changed:
+        return f"mode {f.old_mode} -> {f.new_mode} on {f.path}"
+    return f"{f.status} {f.path}"
+
+
+def check(change: Change, rule: Rule, policy: Policy) -> list[Finding]:
+    m: PathMatch = rule.matcher()
+    pats = _patterns(rule, m, policy, change)
+    if not pats:
+        return []
+    spec = compile_globs(pats)
+    exclude = compile_globs(tuple(m.exclude)) if m.exclude else None
+    findings: list[Finding] = []
+    for f in change.files:
+        if m.statuses and f.status not in m.statuses:
+            continue
+        hits = [p for p in f.paths if spec.match_file(p) and not (exclude and exclude.match_file(p))]
+        via = ""
+        if not hits and m.symlinks_into:
+            target = symlink_target(change, f)
+            # A link to a protected folder itself reaches everything under it.
+            if target and (spec.match_file(target) or spec.match_file(f"{target}/-")):
+                hits, via = [f.path], f" (symlink into {target})"
+        if not hits:
+            continue
+        commits = tuple(dict.fromkeys(c for p in f.paths for c in change.commits_touching(p)))
+        text = rule.message or f"{rule.id}: protected path changed"
+        findings.append(
+            Finding(
+                rule=rule.id,
+                kind="path",
+                action=rule.action,
+                message=f"{text} ({_describe(f)}{via})",
+                path=f.path,
+                line=None,
+                commit=commits[0] if commits else None,
+                commits=commits,
+                category="protected-path",
+                id=f"{rule.id}:{f.path}",
+            )
+        )
+    return findings

@@ -1,0 +1,104 @@
+"""Step-up judgement: which gathered approvals count, and why the others do not.
+
+Doors gather evidence (reviews, labels, MR approvals, signatures, push options); the engine judges
+it here, the same way for every door: a person (not a bot, not an agent, not the PR author and by
+default not whoever delegated the task to the agent), with enough access, approving the *current*
+head. An approval on an older head is stale.
+"""
+
+from __future__ import annotations
+
+from guard.model import Approval, Change, StepUp
+from guard.policy import StepUpSpec
+
+PERMISSION_RANK = {"none": 0, "read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
+# Mechanisms whose authority is the door's own verification (allowed-signers file, a verified
+# human pusher), not a platform permission level.
+SELF_VERIFIED_KINDS = {"signature", "push-option"}
+HEAD_BOUND_KINDS = {"review", "label", "mr-approval", "signature", "push-option", "break-glass"}
+
+HOW: dict[str, list[str]] = {
+    "github": [
+        "a qualifying reviewer approves the pull request (Review changes -> Approve) on the current head",
+        "or applies the step-up label after the latest push",
+        "then re-run the check (it re-runs on pull_request_review when the workflow listens to it)",
+    ],
+    "gitlab": [
+        "a qualifying member approves the merge request after the latest push",
+        "then retry the pipeline-guard job",
+    ],
+    "pre-receive": [
+        "push commits (or an annotated tag) signed with a key in the allowed-signers file",
+        'or, as a verified human, push the agent\'s work with -o pipeline-guard.approve="<reason>"',
+    ],
+    "local": [
+        "no approvals can be read in a local run: open a pull/merge request and let a person approve it",
+    ],
+}
+
+
+def _people(change: Change, role: str) -> set[str]:
+    return {a.login.lower() for a in change.actors if a.role == role}
+
+
+def reject_reason(approval: Approval, change: Change, spec: StepUpSpec) -> str | None:
+    """None when the approval counts under `spec`; otherwise a short reason."""
+    who = approval.approver.lower()
+    if approval.approver_type and approval.approver_type.lower() == "bot":
+        return "approver is a bot account"
+    if approval.identity.kind == "agent":
+        return f"approver is an agent identity ({approval.identity.label})"
+    if approval.identity.kind == "automation":
+        return f"approver is automation ({approval.identity.label})"
+    if approval.kind in HEAD_BOUND_KINDS:
+        if approval.head_sha is None:
+            return "approval is not bound to a head commit"
+        if approval.head_sha != change.head:
+            return f"stale: given for {approval.head_sha[:12]}, the head is now {change.head[:12]}"
+    if approval.base_ref and change.target_ref and approval.base_ref != change.target_ref:
+        return f"stale: given while the target was {approval.base_ref}"
+    if not spec.allow_pr_author and who in _people(change, "pr-author"):
+        return "approver opened the change"
+    if not spec.allow_delegator and who in _people(change, "delegator"):
+        return "approver delegated the task to the agent"
+    if approval.kind not in SELF_VERIFIED_KINDS:
+        if approval.permission is None:
+            return "approver's access level could not be verified"
+        if PERMISSION_RANK.get(approval.permission, 0) < PERMISSION_RANK[spec.min_permission]:
+            return f"approver has {approval.permission} access; {spec.min_permission} is needed"
+    if spec.from_:
+        allowed = {x.lower() for x in spec.from_}
+        teams = {t.lower() for t in approval.teams}
+        if who not in allowed and not (teams & allowed):
+            return "approver is not among those the policy names"
+    return None
+
+
+def eligible(spec: StepUpSpec) -> list[str]:
+    if spec.from_:
+        return list(spec.from_)
+    return [
+        f"any person with {spec.min_permission} access who is not an agent or bot"
+        + ("" if spec.allow_pr_author else ", not the author of the change")
+        + ("" if spec.allow_delegator else ", and not the person who delegated the task to the agent")
+    ]
+
+
+def judge(change: Change, specs: list[StepUpSpec]) -> StepUp:
+    """Counts an approval only when it satisfies every step-up spec in play (the strictest wins)."""
+    required = max((s.approvals for s in specs), default=1)
+    names: list[str] = []
+    for s in specs:
+        names.extend(n for n in eligible(s) if n not in names)
+    result = StepUp(approvals_required=required, eligible=names, how=HOW.get(change.door, HOW["local"]))
+    seen: set[str] = set()
+    for appr in change.approvals:
+        reason = next((r for s in specs if (r := reject_reason(appr, change, s))), None)
+        if reason is None and appr.approver.lower() in seen:
+            reason = "approver already counted"
+        if reason is None:
+            seen.add(appr.approver.lower())
+            result.counted.append(appr)
+        else:
+            result.rejected.append((appr, reason))
+    return result

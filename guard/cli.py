@@ -1,0 +1,240 @@
+"""pipeline-guard command line.
+
+Exit codes (the contract): 0 allowed (warnings included), 1 step-up required or blocked (enforce
+mode), 2 usage or configuration error, 3 internal error (fail closed). Advisory mode exits 0 unless
+2 or 3 apply. Heavy modules are imported inside commands: the pre-receive hook starts this CLI on
+every push.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from collections.abc import Callable
+from functools import wraps
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from guard import __version__
+from guard.model import EXIT_INTERNAL, GuardError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EPILOG = """\b
+Exit codes:
+  0  allowed (including warnings)
+  1  step-up required or blocked (enforce mode)
+  2  usage or configuration error (bad flag, invalid policy, unknown ref)
+  3  internal error: the guard fails closed
+"""
+
+
+def fail(message: str, code: int) -> None:
+    click.echo(f"pipeline-guard: error: {message}", err=True)
+    sys.exit(code)
+
+
+def guarded(fn: F) -> F:
+    """Every command: a clear one-line error and a documented exit code, never a traceback."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except GuardError as e:
+            suffix = ": failing closed" if e.exit_code == EXIT_INTERNAL else ""
+            fail(f"{e}{suffix}", e.exit_code)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            fail("interrupted: failing closed", EXIT_INTERNAL)
+        except RecursionError:
+            fail("input nested too deeply: failing closed", EXIT_INTERNAL)
+        except Exception as e:
+            fail(f"internal error ({type(e).__name__}: {str(e)[:300]}): failing closed", EXIT_INTERNAL)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="pipeline-guard")
+def main() -> None:
+    """Tell agent-made changes from people's, check what they touch and ask for, and hold back
+    merges, pushes and deploys that need a person's step-up approval.
+
+    \b
+    Start here:
+      pipeline-guard check                 judge this branch against its base (built-in policy)
+      pipeline-guard explain               the same, with the chain from evidence to verdict
+      pipeline-guard identify main..HEAD   who made each commit (human, agent, automation)
+      pipeline-guard policy validate .pipeline-guard.yml
+    """
+
+
+def range_options(fn: F) -> F:
+    opts = [
+        click.option(
+            "--repo", type=click.Path(file_okay=False), help="Repository (default: current directory)."
+        ),
+        click.option(
+            "--base", help="Base revision (default: merge-base with the upstream or default branch)."
+        ),
+        click.option("--head", help="Head revision (default: HEAD)."),
+        click.option(
+            "--policy",
+            help="Policy file. Inside the repository it is read at the trusted ref, never from the change; "
+            "relative paths are taken from the repository root. Default: .pipeline-guard.yml, "
+            ".github/pipeline-guard.yml, else the built-in policy.",
+        ),
+        click.option(
+            "--format",
+            "fmt",
+            type=click.Choice(["text", "json", "sarif", "markdown"]),
+            default="text",
+            show_default=True,
+            help="Report format.",
+        ),
+        click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the report here."),
+        click.option(
+            "--mode",
+            type=click.Choice(["enforce", "advisory"]),
+            help="Requested mode: only stricter than the trusted policy's unless it allows weakening.",
+        ),
+        click.option(
+            "--trusted-ref",
+            "trusted_refs",
+            multiple=True,
+            help="Branch glob whose commits are trusted to hold the policy (besides the default branch). "
+            "Name only refs the platform protects.",
+        ),
+        click.option(
+            "--door",
+            type=click.Choice(["local", "github", "gitlab"]),
+            help="Where the change comes from (default: github in Actions, gitlab in GitLab CI, else local).",
+        ),
+        click.option("--sarif-file", type=click.Path(dir_okay=False), help="Also write SARIF here."),
+    ]
+    for opt in reversed(opts):
+        fn = opt(fn)
+    return fn
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        try:
+            Path(output).write_text(text, encoding="utf-8")
+        except OSError as e:
+            raise GuardError(f"cannot write report: {e.strerror}", where=output) from None
+    else:
+        click.echo(text, nl=False)
+
+
+def run_check(explain: bool, **kw: Any) -> int:
+    from guard.doors import CheckOptions, select_door
+    from guard.engine import evaluate
+    from guard.policy import effective_mode
+    from guard.report import render
+
+    opts = CheckOptions(**kw)
+    door = importlib.import_module(f"guard.doors.{select_door(opts)}")
+    prepared = door.prepare(opts)
+    trusted = prepared.trusted
+    mode, refused = effective_mode(trusted.policy, opts.mode)
+    notes = list(prepared.notes)
+    if refused:
+        notes.append(refused)
+    decision = evaluate(prepared.change, trusted.policy, mode, policy_source=trusted.source, notes=notes)
+    _write(render(decision, opts.fmt, explain=explain), opts.output)
+    if opts.sarif_file:
+        _write(render(decision, "sarif"), opts.sarif_file)
+    for note in door.publish(decision, opts, prepared):
+        click.echo(f"pipeline-guard: {note}", err=True)
+    code: int = decision.exit_code
+    return code
+
+
+@main.command(epilog=EPILOG)
+@range_options
+@guarded
+def check(**kw: Any) -> None:
+    """Judge a change: identify who made it, check it against the policy, decide.
+
+    \b
+    Examples:
+      pipeline-guard check                              # this branch vs its base
+      pipeline-guard check --base origin/main --format json
+      pipeline-guard check --format sarif -o guard.sarif
+    In GitHub Actions or GitLab CI with no --base/--head it reads the event or pipeline itself.
+    """
+    sys.exit(run_check(False, **kw))
+
+
+@main.command(epilog=EPILOG)
+@range_options
+@guarded
+def explain(**kw: Any) -> None:
+    """Like check, and print the chain from evidence to verdict (same exit codes)."""
+    sys.exit(run_check(True, **kw))
+
+
+@main.command()
+@click.option("--repo", type=click.Path(file_okay=False), help="Repository (default: current directory).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--policy", type=click.Path(dir_okay=False), help="Policy file adding accounts/fingerprints.")
+@click.option("--progress/--no-progress", default=None, help="Progress on stderr (default: when a terminal).")
+@click.argument("rev_range")
+@guarded
+def identify(repo: str | None, fmt: str, policy: str | None, progress: bool | None, rev_range: str) -> None:
+    """Who made each commit in REV_RANGE (e.g. main..HEAD): human, agent (vendor), automation, unknown.
+
+    One row per commit plus a summary; --format json prints {"commits": [...], "summary": {...}}.
+    """
+    from guard.gitrepo import GitRepo
+    from guard.identify import identify_range, render_identify_text
+    from guard.policy import builtin_policy, load_policy_file
+
+    pol = load_policy_file(policy) if policy else builtin_policy()
+    show = sys.stderr.isatty() if progress is None else progress
+
+    def tick(n: int) -> None:
+        click.echo(f"\ridentified {n} commits…", err=True, nl=False)
+
+    result = identify_range(GitRepo(repo or "."), rev_range, pol, tick if show else None)
+    if show:
+        click.echo("", err=True)
+    click.echo(
+        json.dumps(result, indent=2, ensure_ascii=False) if fmt == "json" else render_identify_text(result)
+    )
+
+
+@main.group()
+def policy() -> None:
+    """Validate a policy file or print its JSON Schema."""
+
+
+@policy.command("validate")
+@click.argument("file", type=click.Path(dir_okay=False))
+@guarded
+def policy_validate(file: str) -> None:
+    """Check FILE; errors name the file, line and field (exit 2)."""
+    from guard.policy import load_policy_file
+
+    pol = load_policy_file(file)
+    rules = pol.active_rules()
+    click.echo(f"{file}: valid ({len(rules)} active rules, mode {pol.mode})")
+
+
+@policy.command("schema")
+@guarded
+def policy_schema() -> None:
+    """Print the policy's JSON Schema (for editors and CI validation)."""
+    from guard.policy import policy_schema as schema
+
+    click.echo(json.dumps(schema(), indent=2))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,38 @@
+"""The local door: any git range on this machine (also the base the CI doors build on)."""
+
+from __future__ import annotations
+
+from guard.doors import CheckOptions, Prepared
+from guard.gitrepo import GitRepo
+from guard.model import Decision
+from guard.trusted import load_trusted_policy
+
+
+def default_base(repo: GitRepo, head: str) -> tuple[str | None, str]:
+    """The merge-base with the upstream or the default branch; None (whole history) without either."""
+    for cand in (repo.upstream(), repo.default_branch()):
+        if cand:
+            mb = repo.merge_base(cand, head)
+            if mb:
+                return mb, f"base: merge-base of {head} with {cand} ({mb[:12]})"
+    return None, "no upstream or default branch found: judging every commit reachable from the head"
+
+
+def prepare(opts: CheckOptions) -> Prepared:
+    repo = GitRepo(opts.repo or ".")
+    head = repo.resolve(opts.head or "HEAD", "head")
+    notes: list[str] = []
+    base = opts.base
+    if base is None:
+        base, note = default_base(repo, head)
+        notes.append(note)
+    branch = repo.current_branch() if opts.head is None else None
+    change = repo.build_change(base, head, door="local", source_ref=branch)
+    trusted = load_trusted_policy(repo, change.base, head, opts.policy, opts.trusted_refs)
+    if change.base == head:
+        notes.append("the range is empty: nothing to judge")
+    return Prepared(change, trusted, notes + trusted.notes)
+
+
+def publish(decision: Decision, opts: CheckOptions, prepared: Prepared) -> list[str]:
+    return []

@@ -1,0 +1,73 @@
+"""The JSON report: one object, versioned, stable (documented in README "JSON report")."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from guard import __version__
+from guard.model import Approval, Decision
+
+SCHEMA_VERSION = 1
+
+
+def _approval(a: Approval, why: str | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "approver": a.approver,
+        "kind": a.kind,
+        "source": a.source,
+        "head_sha": a.head_sha,
+        "identity": a.identity.label,
+    }
+    if why is not None:
+        out["rejected_because"] = why
+    return out
+
+
+def to_dict(d: Decision) -> dict[str, Any]:
+    ch = d.change
+    step_up = None
+    if d.step_up is not None:
+        step_up = {
+            "required": d.verdict == "step-up",
+            "approvals_required": d.step_up.approvals_required,
+            "eligible": d.step_up.eligible,
+            "how": d.step_up.how,
+            "counted": [_approval(a) for a in d.step_up.counted],
+            "rejected": [_approval(a, why) for a, why in d.step_up.rejected],
+        }
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "tool": {"name": "pipeline-guard", "version": __version__},
+        "decision": d.verdict,
+        "mode": d.mode,
+        "exit_code": d.exit_code,
+        "door": ch.door,
+        "repository": ch.repository,
+        "base": ch.base,
+        "head": ch.head,
+        "source_ref": ch.source_ref,
+        "target_ref": ch.target_ref,
+        "identity": ch.identity.to_dict(),
+        "actors": [
+            {
+                "login": a.login,
+                "role": a.role,
+                "source": a.source,
+                "verified": a.verified,
+                "identity": a.identity.to_dict(),
+            }
+            for a in ch.actors
+        ],
+        "commits": [
+            {"sha": c.sha, "subject": c.subject, "identity": c.identity.to_dict()} for c in ch.commits
+        ],
+        "findings": [f.to_dict() for f in d.findings],
+        "step_up": step_up,
+        "reasons": d.reasons,
+        "policy": {"source": d.policy_source, "digest": d.policy_digest},
+    }
+
+
+def render(d: Decision) -> str:
+    return json.dumps(to_dict(d), indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,53 @@
+"""Markdown for PR/MR comments and step summaries. Every untrusted string goes through escape."""
+
+from __future__ import annotations
+
+from guard.model import Decision
+from guard.report.escape import code, markdown
+
+MARKER = "<!-- pipeline-guard:report -->"  # finds the one comment to update in place
+TITLE = {
+    "allow": "✅ pipeline-guard: allowed",
+    "warn": "⚠️ pipeline-guard: allowed with warnings",
+    "step-up": "⛔ pipeline-guard: a person's approval is required",
+    "block": "🛑 pipeline-guard: blocked",
+}
+MAX_ROWS = 100
+
+
+def render(d: Decision) -> str:
+    ch = d.change
+    out = [MARKER, f"### {TITLE[d.verdict]}", ""]
+    agents = [c for c in ch.commits if c.identity.kind == "agent"]
+    out.append(
+        f"Mode **{d.mode}** · {len(ch.commits)} commit(s), {len(agents)} by agents · "
+        f"change identity `{code(ch.identity.label)}` · policy `{code(d.policy_source)}`"
+    )
+    out.append("")
+    if d.findings:
+        out += ["| action | rule | where | what |", "|---|---|---|---|"]
+        for f in d.findings[:MAX_ROWS]:
+            where = f"`{code(f.path)}`" + (f" line {f.line}" if f.line else "") if f.path else "commit"
+            out.append(f"| {f.action} | `{code(f.rule)}` | {where} | {markdown(f.message)} |")
+        if len(d.findings) > MAX_ROWS:
+            out.append(f"\n… and {len(d.findings) - MAX_ROWS} more (see the JSON or SARIF report).")
+        out.append("")
+    if d.step_up is not None and d.verdict == "step-up":
+        s = d.step_up
+        out.append(
+            f"**Step-up needed:** {len(s.counted)} of {s.approvals_required} qualifying approval(s) "
+            f"on head `{ch.head[:12]}`."
+        )
+        out.append("")
+        out.append("Who may approve: " + "; ".join(markdown(e) for e in s.eligible))
+        out.append("")
+        out += [f"- {markdown(h)}" for h in s.how]
+        for appr, why in s.rejected:
+            out.append(f"- not counted: `{code(appr.approver)}` ({appr.kind}): {markdown(why)}")
+        out.append("")
+    if agents:
+        out.append("<details><summary>Agent commits</summary>\n")
+        for c in agents[:MAX_ROWS]:
+            out.append(f"- `{c.sha[:12]}` {markdown(c.subject)} — `{code(c.identity.label)}`")
+        out.append("\n</details>")
+    return "\n".join(out) + "\n"

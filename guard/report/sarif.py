@@ -1,0 +1,80 @@
+"""SARIF 2.1.0 (validated by Microsoft's SARIF Multitool in the tests; uploadable to code scanning)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import quote
+
+from guard import __version__
+from guard.model import Decision, Finding
+
+SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+LEVEL = {"block": "error", "step-up": "error", "warn": "warning"}
+INFO_URI = "https://github.com/pipeline-guard/pipeline-guard"
+
+
+def _uri(path: str) -> str:
+    # Untrusted paths become relative URI references: percent-encode everything unsafe.
+    return quote(path.lstrip("/"), safe="/-._~")
+
+
+def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
+    res: dict[str, Any] = {
+        "ruleId": f.rule,
+        "ruleIndex": rule_index[f.rule],
+        "level": LEVEL[f.action],
+        "kind": "fail",
+        "message": {"text": f.message},
+        "properties": {"action": f.action, "kind": f.kind, "category": f.category, "actors": list(f.actors)},
+    }
+    if f.path is not None:
+        phys: dict[str, Any] = {"artifactLocation": {"uri": _uri(f.path), "uriBaseId": "%SRCROOT%"}}
+        if f.line:
+            phys["region"] = {"startLine": f.line}
+        res["locations"] = [{"physicalLocation": phys}]
+    fp = f.id or f"{f.rule}:{f.path}:{f.line}:{f.fingerprint}"
+    res["partialFingerprints"] = {"pipelineGuard/v1": fp}
+    if f.commit:
+        res["properties"]["commit"] = f.commit
+    if f.fingerprint:
+        res["properties"]["redactedFingerprint"] = f.fingerprint
+    return res
+
+
+def to_dict(d: Decision) -> dict[str, Any]:
+    rule_ids = list(dict.fromkeys(f.rule for f in d.findings))
+    rule_index = {r: i for i, r in enumerate(rule_ids)}
+    kinds = {f.rule: f.kind for f in d.findings}
+    rules = [
+        {
+            "id": r,
+            "name": r.replace("-", " ").title().replace(" ", ""),
+            "shortDescription": {"text": f"pipeline-guard {kinds[r]} rule {r}"},
+            "helpUri": INFO_URI,
+            "properties": {"kind": kinds[r]},
+        }
+        for r in rule_ids
+    ]
+    run: dict[str, Any] = {
+        "tool": {
+            "driver": {
+                "name": "pipeline-guard",
+                "version": __version__,
+                "semanticVersion": __version__,
+                "informationUri": INFO_URI,
+                "rules": rules,
+            }
+        },
+        "originalUriBaseIds": {"%SRCROOT%": {"uri": "file:///"}},
+        "results": [_result(f, rule_index) for f in d.findings],
+        "properties": {"decision": d.verdict, "mode": d.mode, "head": d.change.head, "base": d.change.base},
+    }
+    repo = d.change.repository or ""
+    if repo.startswith(("https://", "http://")):
+        run["versionControlProvenance"] = [{"repositoryUri": repo, "revisionId": d.change.head}]
+    return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
+
+
+def render(d: Decision) -> str:
+    return json.dumps(to_dict(d), indent=2, ensure_ascii=False) + "\n"

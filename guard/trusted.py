@@ -1,0 +1,132 @@
+"""Where the policy comes from: a trusted line of history, never the change under judgement.
+
+The trusted ref is the base commit when it already lies on the default branch (or on a ref the
+caller names as protected), otherwise the merge-base of the head with the default branch. A
+commit inside the judged range, or a branch the change itself names, is never trusted: an agent
+can create branches, and it can edit `.pipeline-guard.yml` in the very change being judged.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from guard.gitrepo import GitRepo
+from guard.model import UsageError
+from guard.policy import POLICY_FILES, Policy, build_policy, builtin_policy, load_policy_file
+
+
+@dataclass
+class TrustedPolicy:
+    policy: Policy
+    source: str  # "builtin:default", ".pipeline-guard.yml@<sha>", or a server-side file path
+    ref: str | None  # the trusted commit the policy was read at
+    notes: list[str] = field(default_factory=list)
+
+
+def _refs_containing(repo: GitRepo, sha: str) -> list[str]:
+    out = repo.run(
+        "for-each-ref",
+        "--contains",
+        sha,
+        "--format=%(refname:short)",
+        "refs/heads",
+        "refs/remotes",
+        check=False,
+    )
+    return [ln for ln in out.decode("utf-8", "replace").splitlines() if ln and not ln.endswith("/HEAD")]
+
+
+def resolve_trusted_ref(
+    repo: GitRepo,
+    base: str | None,
+    head: str,
+    trusted_refs: tuple[str, ...] = (),
+    exclude_refs: tuple[str, ...] = (),
+) -> tuple[str | None, list[str]]:
+    """The commit whose policy is trusted for judging base..head, and notes explaining the choice."""
+    notes: list[str] = []
+    default = repo.default_branch()
+    patterns = tuple(trusted_refs)
+    excluded = {r.removeprefix("refs/heads/") for r in exclude_refs if r}
+    if base:
+        names = [n for n in _refs_containing(repo, base) if n.removeprefix("origin/") not in excluded]
+        short = {n.removeprefix("origin/") for n in names}
+        on_default = default is not None and default in names
+        on_protected = any(fnmatch.fnmatchcase(s, p) for s in short for p in patterns)
+        if on_default or on_protected:
+            return base, notes
+        if default is None and not patterns:
+            notes.append("no default branch found: the policy was read at the base commit")
+            return base, notes
+    if default is not None:
+        mb = repo.merge_base(head, default)
+        if mb is not None:
+            if base:
+                notes.append(
+                    f"the base is not on {default} or a protected ref: "
+                    f"policy read at the merge-base with {default}"
+                )
+            return mb, notes
+        notes.append(f"the head shares no history with {default}: no trusted policy in the repository")
+        return None, notes
+    if base is None:
+        notes.append("no base and no default branch: the built-in policy applies")
+    return None, notes
+
+
+def load_trusted_policy(
+    repo: GitRepo,
+    base: str | None,
+    head: str,
+    policy_path: str | None = None,
+    trusted_refs: tuple[str, ...] = (),
+    exclude_refs: tuple[str, ...] = (),
+) -> TrustedPolicy:
+    """The policy in force for judging base..head.
+
+    `policy_path` inside the repository is read at the trusted ref like the default files; a path
+    outside it (a server's or a central config) is read from disk.
+    """
+    if policy_path:
+        p = Path(policy_path)
+        inside = _repo_relative(repo, p)
+        if inside is None:
+            return TrustedPolicy(load_policy_file(p), str(p), None)
+        names: tuple[str, ...] = (inside,)
+    else:
+        names = POLICY_FILES
+    ref, notes = resolve_trusted_ref(repo, base, head, trusted_refs, exclude_refs)
+    if ref is None:
+        if policy_path:
+            raise UsageError(f"no trusted ref to read {policy_path} at (see notes: {'; '.join(notes)})")
+        return TrustedPolicy(builtin_policy(), "builtin:default", None, notes)
+    for name in names:
+        raw = repo.read_file_at(ref, name, max_bytes=1_000_000)
+        if raw is None:
+            continue
+        where = f"{name}@{ref[:12]}"
+
+        def rel(other: str, _name: str = name) -> str | None:
+            target = str(Path(_name).parent / other) if not other.startswith("/") else other.lstrip("/")
+            data = repo.read_file_at(ref, target, max_bytes=1_000_000)
+            return data.decode("utf-8", "replace") if data is not None else None
+
+        policy = build_policy(raw.decode("utf-8", "replace"), where, rel)
+        return TrustedPolicy(policy, where, ref, notes)
+    if policy_path:
+        raise UsageError(f"policy file {policy_path} does not exist at the trusted ref {ref[:12]}")
+    return TrustedPolicy(builtin_policy(), "builtin:default", ref, notes)
+
+
+def _repo_relative(repo: GitRepo, p: Path) -> str | None:
+    """`p` relative to the work tree (relative paths are taken from its root), or None outside it."""
+    if repo.bare:
+        return None if p.is_absolute() else p.as_posix()
+    root = repo.path.resolve()
+    full = (root / p).resolve() if not p.is_absolute() else p.resolve()
+    try:
+        return full.relative_to(root).as_posix()
+    except ValueError:
+        return None
