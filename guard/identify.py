@@ -354,7 +354,9 @@ def match_person(fp: Fingerprints, person: Person, role: str, subject: str = "")
         if pat.match(email) and p.accepts(role, name, subject):
             return p
     lname = name.lower()
-    if lname.endswith("[bot]"):  # a bot-looking name is a claimed app account
+    if (
+        lname and " " not in lname and not lname.isdigit()
+    ):  # a login-looking name (`dependabot[bot]`) is a claimed account
         p = _first(fp.accounts.get(lname), role, name, subject)
         if p:
             return p
