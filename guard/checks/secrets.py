@@ -1,11 +1,257 @@
-"""Placeholder until its issue lands; replaced by the real check."""
+"""Secret rules (kind `secret`): credentials in added lines, commit messages and added file names.
+
+Scanned commit by commit (a secret added and then removed still lands in history), from git
+objects only (FileChange.added), so bare repositories and pre-receive quarantine work the same.
+The scan is done once per Change and cached; each secret rule then filters it by its own match
+block (detectors, exclude_detectors, exclude_paths, min_confidence).
+
+Allowlisting:
+- a detect-secrets baseline, read at the trusted ref by the door and handed over with
+  `set_trusted_baseline`, silences the secrets it lists for the files it lists;
+- a `pragma: allowlist secret` silences a line only when that line, pragma included, was already in
+  the file at the base. A pragma the change adds itself downgrades a `block` to `step-up` (an agent
+  must not whitelist its own leak), unless `secrets.honour_pragmas_added_in_change` is set.
+
+Findings carry `redact(value)` as fingerprint; no field ever holds the value.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import fnmatch
+import hashlib
+import weakref
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
-from guard.model import Change, Finding
+import pathspec
+
+from guard.model import Action, Change, FileChange, Finding
+from guard.secrets.baseline import load_baseline
+from guard.secrets.detectors import BY_NAME, CONFIDENCE_RANK
+from guard.secrets.engine import Hit, scan_lines, scan_text
+from guard.secrets.redact import baseline_hash, redact, redact_in, secret_digest
+
+if TYPE_CHECKING:
+    from guard.policy import Policy, Rule
+
+Where = Literal["file", "message", "filename"]
+PragmaState = Literal["none", "base", "added"]
 
 
-def check(change: Change, rule: Any, policy: Any) -> list[Finding]:
-    return []
+@dataclass(frozen=True)
+class SecretRecord:
+    """One secret found in the change, without its value."""
+
+    detector: str
+    confidence: str
+    digest: str  # sha256 of the value (dedupe key, finding id)
+    hashed: str  # sha1 of the value (detect-secrets baseline key)
+    fingerprint: str  # redact(value)
+    where: Where
+    path: str | None  # already redacted for file-name findings
+    line: int | None
+    commit: str | None
+    pragma: PragmaState
+
+
+@dataclass
+class _Cached:
+    settings: tuple[int, int]
+    records: list[SecretRecord]
+    baseline: dict[str, frozenset[str]] | None = None
+
+
+_CACHE: dict[int, tuple[weakref.ref[Change], _Cached]] = {}
+
+
+def _entry(change: Change) -> _Cached | None:
+    got = _CACHE.get(id(change))
+    if got is None or got[0]() is not change:
+        return None
+    return got[1]
+
+
+def _store(change: Change, cached: _Cached) -> None:
+    key = id(change)
+    _CACHE[key] = (weakref.ref(change), cached)
+    weakref.finalize(change, _CACHE.pop, key, None)
+
+
+def set_trusted_baseline(change: Change, text: str | None, where: str = ".secrets.baseline") -> None:
+    """Hand over the baseline file's text as read at the trusted ref (None: no baseline there).
+
+    Raises UsageError naming `where` when the text is not a detect-secrets baseline.
+    """
+    baseline = load_baseline(text, where) if text is not None else None
+    cached = _entry(change)
+    if cached is None:
+        cached = _Cached(settings=(-1, -1), records=[])
+        _store(change, cached)
+    cached.baseline = baseline
+
+
+# ----- scanning (once per change) -----
+
+
+def _base_lines(change: Change, path: str) -> set[str] | None:
+    """The stripped lines of `path` at the base of the change (to judge pre-existing pragmas)."""
+    for f in change.files:
+        if f.path == path and f.old_blob and change.blobs is not None:
+            raw = change.blobs.read_blob(f.old_blob, 5_000_000)
+            if raw is None:
+                return None
+            return {ln.strip() for ln in raw.decode("utf-8", "replace").split("\n")}
+    return None
+
+
+def _records(
+    change: Change,
+    hits: list[Hit],
+    where: Where,
+    path: str | None,
+    commit: str | None,
+    lines: dict[int, str],
+    shown: str | None = None,
+) -> list[SecretRecord]:
+    """Hits -> records; `shown` is the path as reports may show it (secrets in it redacted)."""
+    out: list[SecretRecord] = []
+    base: set[str] | None = None
+    for h in hits:
+        pragma: PragmaState = "none"
+        if h.pragma:
+            if where == "file" and path is not None and base is None:
+                base = _base_lines(change, path) or set()
+            pragma = "base" if base and lines.get(h.line, "").strip() in base else "added"
+        out.append(
+            SecretRecord(
+                detector=h.detector,
+                confidence=h.confidence,
+                digest=secret_digest(h.value),
+                hashed=baseline_hash(h.value),
+                fingerprint=redact(h.value),
+                where=where,
+                path=shown if shown is not None else path,
+                line=h.line,
+                commit=commit,
+                pragma=pragma,
+            )
+        )
+    return out
+
+
+def _scan_files(
+    change: Change, files: list[FileChange], commit: str | None, max_len: int
+) -> list[SecretRecord]:
+    out: list[SecretRecord] = []
+    for f in files:
+        shown = f.path
+        if f.status in ("added", "renamed", "copied"):
+            named = [Hit(h.detector, h.value, 0, h.confidence) for h in scan_text(f.path, f.path)]
+            for h in named:
+                shown = redact_in(shown, h.value)
+            out.extend(_records(change, named, "filename", f.path, commit, {}, shown))
+        if f.added and not f.is_submodule:
+            pairs = [(a.number, a.text) for a in f.added]
+            hits = scan_lines(f.path, pairs, max_line_length=max_len)
+            if hits:
+                out.extend(_records(change, hits, "file", f.path, commit, dict(pairs), shown))
+    return out
+
+
+def scan_change(
+    change: Change, max_line_length: int = 20_000, max_file_bytes: int = 5_000_000
+) -> list[SecretRecord]:
+    """Every secret the change adds, oldest commit first, each (secret, place) once."""
+    settings = (max_line_length, max_file_bytes)
+    cached = _entry(change)
+    if cached is not None and cached.settings == settings:
+        return cached.records
+    records: list[SecretRecord] = []
+    if change.commits:
+        for c in reversed(change.commits):  # `git log` order is newest first
+            records.extend(_scan_files(change, c.files, c.sha, max_line_length))
+            hits = scan_text("", c.message, max_line_length=max_line_length)
+            records.extend(_records(change, hits, "message", None, c.sha, {}))
+    else:
+        records.extend(_scan_files(change, change.files, None, max_line_length))
+    seen: set[tuple[str, str | None, Where]] = set()
+    unique: list[SecretRecord] = []
+    for r in records:
+        key = (r.digest, r.path, r.where)
+        if key not in seen:
+            seen.add(key)
+            unique.append(r)
+    if cached is None:
+        _store(change, _Cached(settings, unique))
+    else:
+        cached.settings, cached.records = settings, unique
+    return unique
+
+
+# ----- the check -----
+
+
+def _selected(name: str, patterns: list[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)
+
+
+_WHERE_TEXT = {"file": "added line", "message": "commit message", "filename": "file name"}
+
+
+def _describe(r: SecretRecord) -> str:
+    where = _WHERE_TEXT[r.where]
+    if r.where == "message":
+        place = f"commit message line {r.line}"
+    elif r.where == "filename":
+        place = f"file name {r.path}"
+    else:
+        place = f"{r.path}:{r.line}"
+    commit = f" (commit {r.commit[:12]})" if r.commit else ""
+    known = BY_NAME.get(r.detector)
+    label = known.description.split(" (")[0] if known else r.detector
+    return f"{r.detector}: possible {label} in an {where}, {place}{commit}; fingerprint {r.fingerprint}"
+
+
+def check(change: Change, rule: Rule, policy: Policy) -> list[Finding]:
+    cfg = policy.secrets
+    match = rule.matcher()
+    records = scan_change(change, cfg.max_line_length, cfg.max_file_bytes)
+    cached = _entry(change)
+    baseline = cached.baseline if cached else None
+    excluded = pathspec.GitIgnoreSpec.from_lines(match.exclude_paths) if match.exclude_paths else None
+    floor = CONFIDENCE_RANK[match.min_confidence]
+    findings: list[Finding] = []
+    for r in records:
+        if match.detectors and not _selected(r.detector, match.detectors):
+            continue
+        if _selected(r.detector, match.exclude_detectors) or CONFIDENCE_RANK[r.confidence] < floor:
+            continue
+        if excluded is not None and r.path is not None and r.where == "file" and excluded.match_file(r.path):
+            continue
+        if baseline is not None and r.path is not None and r.hashed in baseline.get(r.path, frozenset()):
+            continue
+        if r.pragma == "base" or (r.pragma == "added" and cfg.honour_pragmas_added_in_change):
+            continue
+        action: Action = rule.action
+        message = _describe(r)
+        if r.pragma == "added":
+            action = "step-up" if rule.action == "block" else rule.action
+            message += "; silenced only by a 'pragma: allowlist secret' this change added itself"
+        ident = hashlib.sha256(f"{rule.id}\0{r.path}\0{r.detector}\0{r.digest}".encode()).hexdigest()[:16]
+        findings.append(
+            Finding(
+                rule=rule.id,
+                kind="secret",
+                action=action,
+                message=message,
+                path=r.path,
+                line=r.line,
+                commit=r.commit,
+                commits=(r.commit,) if r.commit else (),
+                category=r.detector,
+                fingerprint=r.fingerprint,
+                id=ident,
+                confidence=r.confidence,
+            )
+        )
+    return findings
