@@ -53,7 +53,8 @@ def fast_import(path: Path, samples: Iterable[Sample], start: int = 1_600_000_00
             parents += f"merge :{n - 2}\n"
         content = f"{n}\n".encode()
         chunks.append(
-            f"commit refs/heads/main\nmark :{n}\nauthor {s.author} {when}\ncommitter {committer} {when}\n".encode()
+            f"commit refs/heads/main\nmark :{n}\n".encode()
+            + f"author {s.author} {when}\ncommitter {committer} {when}\n".encode()
             + f"data {len(msg)}\n".encode()
             + msg
             + f"\n{parents}M 100644 inline f.txt\ndata {len(content)}\n".encode()
@@ -90,8 +91,8 @@ def load_labelled() -> list[Sample]:
     return out
 
 
-FIRST = "Alice Bob Carlos Dana Eve Farid Grace Hiro Ines Jonas Kemal Lena Mateo Noor Olga Pavel Quinn Rosa".split()
-LAST = "Smith Tanaka Müller Okafor Novak Rossi Kowalski Haddad Nguyen O'Brien Fischer Silva Chen Ivanova".split()
+FIRST = ["Alice", "Bob", "Carlos", "Dana", "Eve", "Farid", "Grace", "Hiro", "Ines", "Jonas", "Kemal", "Lena"]
+LAST = ["Smith", "Tanaka", "Müller", "Okafor", "Novak", "Rossi", "Kowalski", "Haddad", "Nguyen", "O'Brien"]
 DOMAINS = [
     "example.com",
     "gmail.com",
@@ -114,7 +115,7 @@ SUBJECTS = [
     "Rename agent module",
     "Bump version to 2.3.0",
     "Merge branch 'main' into feature/x",
-    "Revert \"Add experimental Gemini provider\"",
+    'Revert "Add experimental Gemini provider"',
     "refactor: split the bot detector",
     "docs: mention Devin and Jules in FAQ",
     "aider-style prompt template for our own tool",
@@ -150,7 +151,13 @@ def generated_people(n: int) -> list[Sample]:
         message = f"{subject}\n\n{body}" if body else subject
         branch = rnd.choice([None, None, "feature/agents-page", f"fix/{i}", "codegen-update", "main"])
         out.append(
-            Sample("human", f"{first} {last} <{email}>", message, branch=branch, merge=subject.startswith("Merge"))
+            Sample(
+                "human",
+                f"{first} {last} <{email}>",
+                message,
+                branch=branch,
+                merge=subject.startswith("Merge"),
+            )
         )
     return out
 
@@ -163,7 +170,7 @@ def predictions(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[Sample, 
     commits = {c.sha: c for c in GitRepo(path).iter_commits(["main"])}
     fp = load_fingerprints()
     out = []
-    for s, sha in zip(samples, shas):
+    for s, sha in zip(samples, shas, strict=True):
         ident = identify_commit(commits[sha], fp, branch=s.branch)
         out.append((s, ident.label))
     return out

@@ -16,10 +16,8 @@ names the first such path: "require verified identity for protected paths".
 from __future__ import annotations
 
 import hashlib
-from functools import lru_cache
 
-import pathspec
-
+from guard.checks.paths import compile_globs
 from guard.model import Change, Commit, Finding
 from guard.policy import IdentityMatch, Policy, Rule
 
@@ -32,14 +30,9 @@ _MESSAGES = {
 }
 
 
-@lru_cache(maxsize=64)
-def _spec(patterns: tuple[str, ...]) -> pathspec.GitIgnoreSpec:
-    return pathspec.GitIgnoreSpec.from_lines(patterns)
-
-
 def _touched(change: Change, patterns: tuple[str, ...]) -> str | None:
     """The first changed path (old or new side) under the patterns; None when nothing matches."""
-    spec = _spec(patterns)
+    spec = compile_globs(patterns)
     for f in change.files or [f for c in change.commits for f in c.files]:
         for p in f.paths:
             if spec.match_file(p):
