@@ -9,7 +9,7 @@ head. An approval on an older head is stale.
 from __future__ import annotations
 
 from guard.model import Approval, Change, StepUp
-from guard.policy import StepUpSpec
+from guard.policy import BreakGlassConfig, StepUpSpec
 
 PERMISSION_RANK = {"none": 0, "read": 1, "triage": 2, "write": 3, "maintain": 4, "admin": 5}
 # Mechanisms whose authority is the door's own verification (allowed-signers file, a verified
@@ -74,6 +74,27 @@ def reject_reason(approval: Approval, change: Change, spec: StepUpSpec) -> str |
     return None
 
 
+def break_glass_reason(approval: Approval, change: Change, cfg: BreakGlassConfig) -> str | None:
+    """None when an emergency override counts; it is bound to the head and refused from agents."""
+    if not cfg.enabled:
+        return "break-glass is disabled by the policy"
+    if approval.identity.kind in ("agent", "automation") or (approval.approver_type or "").lower() == "bot":
+        return f"break-glass is never honoured from {approval.identity.label or 'a bot'}"
+    if approval.head_sha != change.head:
+        return "break-glass was given for another head" if approval.head_sha else "break-glass names no head"
+    if len((approval.reason or "").strip()) < cfg.min_reason_chars:
+        return f"break-glass needs a reason of at least {cfg.min_reason_chars} characters"
+    if cfg.allowed:
+        allowed = {x.lower() for x in cfg.allowed}
+        if approval.approver.lower() not in allowed and not {t.lower() for t in approval.teams} & allowed:
+            return "approver is not allowed to break glass"
+    if approval.kind != "break-glass" or approval.permission is None:
+        return None if approval.kind != "break-glass" else "approver's access level could not be verified"
+    if PERMISSION_RANK.get(approval.permission, 0) < PERMISSION_RANK["write"]:
+        return f"approver has {approval.permission} access; write is needed"
+    return None
+
+
 def eligible(spec: StepUpSpec) -> list[str]:
     if spec.from_:
         return list(spec.from_)
@@ -84,8 +105,11 @@ def eligible(spec: StepUpSpec) -> list[str]:
     ]
 
 
-def judge(change: Change, specs: list[StepUpSpec]) -> StepUp:
-    """Counts an approval only when it satisfies every step-up spec in play (the strictest wins)."""
+def judge(change: Change, specs: list[StepUpSpec], break_glass: BreakGlassConfig | None = None) -> StepUp:
+    """Counts an approval only when it satisfies every step-up spec in play (the strictest wins).
+
+    A break-glass request that qualifies satisfies the step-up on its own; it is reported and
+    audited as such, never silently."""
     required = max((s.approvals for s in specs), default=1)
     names: list[str] = []
     for s in specs:
@@ -93,6 +117,13 @@ def judge(change: Change, specs: list[StepUpSpec]) -> StepUp:
     result = StepUp(approvals_required=required, eligible=names, how=HOW.get(change.door, HOW["local"]))
     seen: set[str] = set()
     for appr in change.approvals:
+        if appr.kind == "break-glass":
+            why = break_glass_reason(appr, change, break_glass or BreakGlassConfig())
+            if why is None and result.break_glass is None:
+                result.break_glass = appr
+            elif why is not None:
+                result.rejected.append((appr, why))
+            continue
         reason = next((r for s in specs if (r := reject_reason(appr, change, s))), None)
         if reason is None and appr.approver.lower() in seen:
             reason = "approver already counted"

@@ -116,6 +116,13 @@ def range_options(fn: F) -> F:
             help="Where the change comes from (default: github in Actions, gitlab in GitLab CI, else local).",
         ),
         click.option("--sarif-file", type=click.Path(dir_okay=False), help="Also write SARIF here."),
+        click.option(
+            "--audit-log",
+            envvar="PIPELINE_GUARD_AUDIT_LOG",
+            type=click.Path(dir_okay=False),
+            help="Append the decision as one hash-chained JSON line to this file "
+            "(env PIPELINE_GUARD_AUDIT_LOG).",
+        ),
     ]
     for opt in reversed(opts):
         fn = opt(fn)
@@ -138,6 +145,7 @@ def run_check(explain: bool, **kw: Any) -> int:
     from guard.policy import effective_mode
     from guard.report import render
 
+    audit_log = kw.pop("audit_log", None)
     opts = CheckOptions(**kw)
     door = importlib.import_module(f"guard.doors.{select_door(opts)}")
     prepared = door.prepare(opts)
@@ -147,6 +155,10 @@ def run_check(explain: bool, **kw: Any) -> int:
     if refused:
         notes.append(refused)
     decision = evaluate(prepared.change, trusted.policy, mode, policy_source=trusted.source, notes=notes)
+    if audit_log:  # before any output: a decision that cannot be recorded fails closed
+        from guard.audit import append, build_record
+
+        append(audit_log, build_record(decision))
     _write(render(decision, opts.fmt, explain=explain), opts.output)
     if opts.sarif_file:
         _write(render(decision, "sarif"), opts.sarif_file)
@@ -234,6 +246,50 @@ def policy_schema() -> None:
     from guard.policy import policy_schema as schema
 
     click.echo(json.dumps(schema(), indent=2))
+
+
+@main.group()
+def audit() -> None:
+    """Verify or query an audit log written with --audit-log."""
+
+
+@audit.command("verify")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--expect-head", help="The last hash you anchored elsewhere: detects removed tail records.")
+@guarded
+def audit_verify(file: str, expect_head: str | None) -> None:
+    """Check the hash chain of FILE (exit 1 when broken). Prints the last hash to anchor."""
+    from guard.audit import verify
+
+    result = verify(file, expect_head)
+    for problem in result.problems:
+        click.echo(f"{file}: {problem}", err=True)
+    click.echo(f"{file}: {result.records} records, {'intact' if result.ok else 'BROKEN'}; head {result.head}")
+    sys.exit(0 if result.ok else 1)
+
+
+@audit.command("query")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--session", help="An agent session or log link (or part of it), e.g. from Agent-Logs-Url.")
+@click.option("--agent", "vendor", help="An agent vendor, e.g. claude-code, copilot.")
+@click.option("--commit", help="A commit sha (or prefix).")
+@click.option("--repository", help="Only records for this repository.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@guarded
+def audit_query(
+    file: str, session: str | None, vendor: str | None, commit: str | None, repository: str | None, fmt: str
+) -> None:
+    """What did this agent session change, who approved it, where did it go."""
+    from guard.audit import query, summarize
+    from guard.report.escape import plain
+
+    found = query(file, session=session, vendor=vendor, commit=commit, repository=repository)
+    if fmt == "json":
+        click.echo(json.dumps(found, indent=2))
+    else:
+        for rec in found:
+            click.echo(plain(summarize(rec)))
+        click.echo(f"{len(found)} record(s)")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -56,11 +56,14 @@ def decide(
             spec = policy.step_up_for(rules[f.rule]) if f.rule in rules else policy.step_up
             if spec not in specs:
                 specs.append(spec)
-        step_up = judge(change, specs)
+        step_up = judge(change, specs, policy.break_glass)
         for appr, why in step_up.rejected:
             reasons.append(f"approval by {appr.approver} ({appr.kind}) not counted: {why}")
         for appr in step_up.counted:
             reasons.append(f"approval by {appr.approver} ({appr.kind}) on {_short(appr.head_sha)} counted")
+        if step_up.break_glass is not None:
+            bg = step_up.break_glass
+            reasons.append(f"BREAK-GLASS by {bg.approver} on {_short(bg.head_sha)}: {bg.reason}")
     if blocks:
         verdict = "block"
         reasons.append(f"verdict block: {len(blocks)} finding(s) no approval can pass")
@@ -71,7 +74,9 @@ def decide(
         )
     elif steps or warns:
         verdict = "warn"
-        if steps:
+        if steps and step_up is not None and step_up.break_glass is not None:
+            reasons.append("verdict warn: step-up overridden by break-glass (recorded)")
+        elif steps:
             reasons.append("verdict warn: step-up satisfied by qualifying approval(s) on the current head")
         else:
             reasons.append(f"verdict warn: {len(warns)} warning(s), nothing gated")

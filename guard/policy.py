@@ -180,6 +180,19 @@ class SecretsConfig(_Strict):
     max_file_bytes: int = Field(5_000_000, ge=1000)
 
 
+class BreakGlassConfig(_Strict):
+    """An emergency override of a step-up by a person; never of a block, never by an agent."""
+
+    enabled: bool = True
+    allowed: list[str] = Field(
+        default_factory=list,
+        description="logins or @org/team who may break glass; empty: any eligible person",
+    )
+    label: str = Field("pipeline-guard:break-glass", description="GitHub/GitLab label that requests it")
+    push_option: str = Field("pipeline-guard.break-glass", description="pre-receive: -o <name>=<reason>")
+    min_reason_chars: int = Field(10, ge=1, description="a reason is required")
+
+
 class ServerConfig(_Strict):
     budget_seconds: float = Field(4.0, gt=0, le=300)
     on_timeout: Literal["reject", "warn-verified-humans"] = "reject"
@@ -203,6 +216,7 @@ class Policy(_Strict):
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)  # type: ignore[arg-type]
     server: ServerConfig = Field(default_factory=ServerConfig)  # type: ignore[arg-type]
+    break_glass: BreakGlassConfig = Field(default_factory=BreakGlassConfig)  # type: ignore[arg-type]
 
     @model_validator(mode="after")
     def _check_refs(self, info: ValidationInfo) -> Policy:

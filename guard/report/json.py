@@ -35,6 +35,11 @@ def to_dict(d: Decision) -> dict[str, Any]:
             "how": d.step_up.how,
             "counted": [_approval(a) for a in d.step_up.counted],
             "rejected": [_approval(a, why) for a, why in d.step_up.rejected],
+            "break_glass": (
+                {**_approval(d.step_up.break_glass), "reason": d.step_up.break_glass.reason}
+                if d.step_up.break_glass
+                else None
+            ),
         }
     return {
         "schema_version": SCHEMA_VERSION,

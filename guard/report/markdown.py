@@ -45,6 +45,11 @@ def render(d: Decision) -> str:
         for appr, why in s.rejected:
             out.append(f"- not counted: `{code(appr.approver)}` ({appr.kind}): {markdown(why)}")
         out.append("")
+    if d.step_up is not None and d.step_up.break_glass is not None:
+        bg = d.step_up.break_glass
+        out.append(
+            f"**Break-glass:** step-up overridden by `{code(bg.approver)}`: {markdown(bg.reason or '')}\n"
+        )
     if agents:
         out.append("<details><summary>Agent commits</summary>\n")
         for c in agents[:MAX_ROWS]:

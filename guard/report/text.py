@@ -45,6 +45,9 @@ def render(d: Decision, *, explain: bool = False) -> str:
         lines.extend("  how: " + plain(h) for h in s.how)
         for appr, why in s.rejected:
             lines.append(f"  not counted: {plain(appr.approver)} ({appr.kind}): {plain(why)}")
+    if d.step_up is not None and d.step_up.break_glass is not None:
+        bg = d.step_up.break_glass
+        lines.append(f"BREAK-GLASS: step-up overridden by {plain(bg.approver)}: {plain(bg.reason or '')}")
     if explain:
         lines.append("why:")
         lines.extend(f"  {i + 1}. {plain(r)}" for i, r in enumerate(d.reasons))
