@@ -134,11 +134,12 @@ def scan_lines(path: str, lines: Sequence[tuple[int, str]], *, max_line_length: 
         pragma = PRAGMA in text or PRAGMA_NEXTLINE in prev
         ctx = Ctx(path, text, nxt)
         found: list[Hit] = []
+        vetoed: set[str] = set()  # values our own detectors rejected (placeholders): detect-secrets may not
         for g in gates:  # in DETECTORS order: the most specific detector comes first
             if g < n_own:
-                found.extend(_run(DETECTORS[g], ctx, number, pragma))
+                found.extend(_run(DETECTORS[g], ctx, number, pragma, vetoed))
         if gates[-1] >= n_own:
-            found.extend(_detect_secrets(path, text, number, pragma))
+            found.extend(h for h in _detect_secrets(path, text, number, pragma) if h.value not in vetoed)
         kept: list[str] = []
         for h in found:  # one hit per value: `token = "ghp_..."` is a github-token, not also generic
             if any(h.value in v or v in h.value for v in kept):
@@ -153,11 +154,12 @@ def scan_text(path: str, text: str, *, max_line_length: int = 20_000) -> list[Hi
     return scan_lines(path, list(enumerate(text.split("\n"), 1)), max_line_length=max_line_length)
 
 
-def _run(d: Detector, ctx: Ctx, number: int, pragma: bool) -> list[Hit]:
+def _run(d: Detector, ctx: Ctx, number: int, pragma: bool, vetoed: set[str]) -> list[Hit]:
     out: list[Hit] = []
     for m in d.pattern.finditer(ctx.line):
         conf = d.validate(m, ctx) if d.validate else d.confidence
         if conf is None:
+            vetoed.add(m.group("s"))
             continue
         out.append(Hit(d.name, m.group("s"), number, conf, pragma))
     return out

@@ -65,7 +65,8 @@ _REFERENCE = re.compile(
 )
 _ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+$")  # DB_PASSWORD: a variable's name
 _UUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-_WORDY = re.compile(r"^[A-Za-z]+(?:[ _-][A-Za-z]+)*[!.?]?$")
+_WORDY = re.compile(r"^[A-Za-z]+(?:[ _.-][A-Za-z]+)*[!.?]?$")
+_NAMES_A_SECRET = re.compile(r"(?i)passw|passwd|secret|token|api_?key")
 _CONFIG_SUFFIXES = (
     ".env", ".ini", ".cfg", ".conf", ".properties", ".toml", ".yml", ".yaml", ".json", ".tfvars",
 )  # fmt: skip
@@ -100,8 +101,8 @@ def low_entropy_body(value: str, min_entropy: float) -> bool:
 
 
 def word_like(value: str) -> bool:
-    """A plain word or phrase (``hunter``, ``my-secret``, ``Password!``): a label more often than a key."""
-    return bool(_WORDY.match(value))
+    """A plain word or phrase, or one naming a secret (``auth.token``, ``my-secret``): a label, mostly."""
+    return bool(_WORDY.match(value)) or bool(_NAMES_A_SECRET.search(value))
 
 
 def is_config_path(path: str) -> bool:
