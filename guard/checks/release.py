@@ -1,11 +1,170 @@
-"""Placeholder until its issue lands; replaced by the real check."""
+"""Release-boundary rules: tags, release branches, version bumps, changelog releases, and publish or
+deploy steps newly added (or re-enabled, or un-gated) in CI.
+
+Categories: tag-created, tag-deleted, tag-moved, release-branch-push, protected-branch-deleted,
+version-bump, changelog-release, publish-step, deploy-step, tag-push-step, release-keyword,
+manual-gate-removed, tag-trigger, schedule-trigger.
+
+Diff-aware like the permission rules: a publish step counts when neither the job it sits in had
+that tool before nor the very same step existed anywhere in the base CI (a step moved unchanged
+between files is not new); a version counts when the project's own version changed, not when it
+moved from one manifest to another and not when a dependency moved.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
+from guard.checks.changeio import Candidate, glob_match, old_path, per_change, to_findings
+from guard.checks.ci_model import Job, Loc, ci_diff, file_sides, norm
+from guard.checks.release_steps import classify, production_like
+from guard.checks.versions import CHANGELOG, changelog_releases, own_version
 from guard.model import Change, Finding
 
+if TYPE_CHECKING:
+    from guard.policy import Policy, Rule
 
-def check(change: Change, rule: Any, policy: Any) -> list[Finding]:
-    return []
+PRERELEASE = ("dev", "snapshot", "alpha", "beta", "rc", "pre")
+
+
+def _c(
+    category: str, message: str, loc: Loc | None, confidence: str = "high", ref: str | None = None
+) -> Candidate:
+    return Candidate(
+        "release", category, message, loc[0] if loc else None, loc[1] if loc else None, confidence, ref
+    )
+
+
+# ----- refs (supplied by the door) -----
+
+
+def ref_candidates(change: Change, rule: Rule, policy: Policy | Any) -> Iterator[Candidate]:
+    m = rule.matcher()
+    protected = list(getattr(policy, "protected_refs", []) or [])
+    default = getattr(policy, "default_branch", None)
+    for u in change.ref_updates:
+        name = u.short_name
+        if u.is_tag:
+            if not glob_match(name, m.tags):
+                continue
+            if u.created:
+                yield _c("tag-created", f"tag `{name}` created", None, ref=u.ref)
+            elif u.deleted:
+                yield _c("tag-deleted", f"tag `{name}` deleted", None, ref=u.ref)
+            elif u.old != u.new:
+                yield _c(
+                    "tag-moved", f"tag `{name}` moved from {u.old[:12]} to {u.new[:12]}", None, ref=u.ref
+                )
+        elif u.is_branch:
+            release = glob_match(name, m.release_branches)
+            if u.deleted and (release or glob_match(name, protected) or name == default):
+                yield _c("protected-branch-deleted", f"protected branch `{name}` deleted", None, ref=u.ref)
+            elif release and not u.deleted:
+                verb = "created" if u.created else "force-pushed" if u.forced else "pushed"
+                yield _c("release-branch-push", f"release branch `{name}` {verb}", None, ref=u.ref)
+
+
+# ----- manifests and changelogs -----
+
+
+def version_candidates(change: Change) -> Iterator[Candidate]:
+    pairs = []
+    for f in change.files:
+        if f.is_submodule or f.binary:
+            continue
+        sides = file_sides(change, f)
+        old = own_version(old_path(f), sides.old) if sides.old is not None else None
+        new = own_version(f.path, sides.new) if sides.new is not None else None
+        pairs.append((f, old, new, sides))
+    # A version that left one manifest (deleted file, now dynamic) and appears in another moved.
+    vanished = {old.value for _, old, new, _ in pairs if old is not None and new is None}
+    for f, old, new, sides in pairs:
+        if new is not None:
+            bumped = (old is not None and old.value != new.value) or (
+                old is None and vanished and new.value not in vanished
+            )
+            if bumped:
+                was = old.value if old else "another manifest"
+                conf = "medium" if any(p in new.value.lower() for p in PRERELEASE) else "high"
+                yield _c(
+                    "version-bump",
+                    f"project version changed from {was} to {new.value}",
+                    (f.path, new.line),
+                    conf,
+                )
+        if CHANGELOG.search(f.path) and sides.new is not None:
+            before = changelog_releases(sides.old or "")
+            for version, line in changelog_releases(sides.new).items():
+                if version not in before:
+                    yield _c(
+                        "changelog-release",
+                        f"changelog gains a released section for {version}",
+                        (f.path, line),
+                    )
+
+
+# ----- CI -----
+
+
+def _labels(job: Job | None) -> set[str]:
+    return {label for c in job.commands for _, label in classify(c)} if job else set()
+
+
+def ci_candidates(change: Change) -> Iterator[Candidate]:
+    diff = ci_diff(change)
+    base_steps = {
+        (label, norm(c.text)) for j in diff.base.jobs for c in j.commands for _, label in classify(c)
+    }
+    for job in diff.head.jobs:
+        before = diff.counterpart(job)
+        had = _labels(before)
+        releasing = False
+        for cmd in job.commands:
+            for category, label in classify(cmd):
+                releasing = True
+                if label in had or (label, norm(cmd.text)) in base_steps:
+                    continue
+                yield _c(category, f"job `{job.id}` gains a release step: {label}", cmd.loc)
+        prod = job.environment is not None and production_like(job.environment[0], job.env_tier)
+        if prod and job.env_action in (None, "start") and job.environment:
+            was_prod = (
+                before is not None
+                and before.environment is not None
+                and production_like(before.environment[0], before.env_tier)
+            )
+            if not was_prod:
+                yield _c(
+                    "deploy-step",
+                    f"job `{job.id}` now deploys to environment `{job.environment[0]}`",
+                    job.environment[1],
+                )
+        releasing = releasing or prod or job.release is not None
+        if job.release and not (before and before.release):
+            yield _c("release-keyword", f"job `{job.id}` creates a GitLab release (`release:`)", job.release)
+        if before is not None and releasing:
+            if before.manual and not job.manual:
+                yield _c("manual-gate-removed", f"job `{job.id}` no longer waits for a manual run", job.loc)
+            if job.platform == "github" and before.environment and not job.environment:
+                yield _c(
+                    "manual-gate-removed",
+                    f"job `{job.id}` left environment `{before.environment[0]}` and its protection rules",
+                    job.loc,
+                )
+        old_triggers = before.triggers if before else {}
+        for trig, cat in (("push:tags", "tag-trigger"), ("schedule", "schedule-trigger")):
+            if (
+                trig in job.triggers
+                and trig not in old_triggers
+                and (releasing or (before is None and cat == "tag-trigger"))
+            ):
+                what = "tags" if cat == "tag-trigger" else "a schedule"
+                yield _c(cat, f"job `{job.id}` now runs on {what}", job.triggers[trig])
+
+
+def candidates(change: Change) -> list[Candidate]:
+    return per_change(change, "release", lambda: [*version_candidates(change), *ci_candidates(change)])
+
+
+def check(change: Change, rule: Rule, policy: Policy | Any) -> list[Finding]:
+    return to_findings(change, rule, [*ref_candidates(change, rule, policy), *candidates(change)])

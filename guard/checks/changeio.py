@@ -1,0 +1,119 @@
+"""Shared plumbing for the diff-aware checks: reading both sides of a file, per-change caching,
+and turning detector candidates into `Finding`s filtered by a rule's match block.
+
+Detectors produce `Candidate`s once per change (several rules run on the same change: the agent
+rule, the human rule, a repository's own); each rule then keeps the categories it asks for.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import weakref
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from guard.model import Change, FileChange, Finding, FindingKind
+
+if TYPE_CHECKING:
+    from guard.policy import Rule
+
+MAX_FILE_BYTES = 1_000_000
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A detector's observation, before a rule turns it into a finding."""
+
+    kind: FindingKind
+    category: str
+    message: str  # plain text; reports escape it; never a secret value
+    path: str | None = None
+    line: int | None = None
+    confidence: str = "high"
+    ref: str | None = None  # release findings about a ref update
+
+
+@dataclass(frozen=True)
+class Sides:
+    """A file's text before and after the change (None: that side does not exist)."""
+
+    old: str | None
+    new: str | None
+    error: str | None = None  # why a side exists but could not be read
+
+
+# Change is an unhashable dataclass: key by id() and drop the entry when the Change dies.
+_CACHE: dict[tuple[int, str], Any] = {}
+
+
+def per_change(change: Change, key: str, compute: Callable[[], T]) -> T:
+    """`compute()` once per (change, key) for as long as the change object lives."""
+    slot = (id(change), key)
+    if slot not in _CACHE:
+        _CACHE[slot] = compute()
+        weakref.finalize(change, _CACHE.pop, slot, None)
+    value: T = _CACHE[slot]
+    return value
+
+
+def _read(change: Change, sha: str | None, max_bytes: int) -> tuple[str | None, str | None]:
+    if sha is None:
+        return None, None
+    if change.blobs is None:
+        return None, "content not available (no object reader)"
+    data = change.blobs.read_blob(sha, max_bytes)
+    if data is None:
+        return None, f"content unreadable or larger than {max_bytes} bytes"
+    return data.decode("utf-8", errors="replace"), None
+
+
+def read_sides(change: Change, f: FileChange, max_bytes: int = MAX_FILE_BYTES) -> Sides:
+    old, e1 = _read(change, f.old_blob, max_bytes)
+    new, e2 = _read(change, f.new_blob, max_bytes)
+    return Sides(old, new, e2 or e1)
+
+
+def old_path(f: FileChange) -> str:
+    return f.old_path or f.path
+
+
+def category_selected(category: str, include: Iterable[str], exclude: Iterable[str]) -> bool:
+    inc = list(include)
+    return (not inc or category in inc) and category not in set(exclude)
+
+
+def to_findings(change: Change, rule: Rule, candidates: Iterable[Candidate]) -> list[Finding]:
+    """Candidates the rule selects -> findings, attributed to the commits that touched the file."""
+    match = rule.matcher()
+    out: list[Finding] = []
+    seen: set[tuple[object, ...]] = set()
+    for c in candidates:
+        if not category_selected(c.category, match.categories, match.exclude_categories):
+            continue
+        key = (c.category, c.path, c.line, c.message, c.ref)
+        if key in seen:
+            continue
+        seen.add(key)
+        digest = hashlib.sha256("\0".join(str(k) for k in (rule.id, *key)).encode()).hexdigest()[:16]
+        out.append(
+            Finding(
+                rule=rule.id,
+                kind=c.kind,
+                action=rule.action,
+                message=c.message,
+                path=c.path,
+                line=c.line,
+                commits=change.commits_touching(c.path) if c.path else (),
+                category=c.category,
+                id=f"{c.kind}:{c.category}:{digest}",
+                confidence=c.confidence,
+            )
+        )
+    return out
+
+
+def glob_match(name: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(name, p) for p in patterns)

@@ -1,0 +1,153 @@
+"""The package's *own* version in a manifest, and released sections of a changelog.
+
+Line-oriented readers (no TOML/XML parser: nothing to configure, nothing to exploit) that look
+only where a project states its own version: `[project]`/`[tool.poetry]`/`[package]` tables, the
+top-level `version` of package.json and Chart.yaml, the `<version>` directly under `<project>` in
+pom.xml. Dependency versions live elsewhere and are never read.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from guard.safeyaml import DocumentError, load_json
+
+
+@dataclass(frozen=True)
+class Version:
+    value: str
+    line: int
+
+
+_TOML_TABLE = re.compile(r"^\s*\[([^\[\]]+)\]\s*(#.*)?$")
+_TOML_VERSION = re.compile(r"""^\s*version\s*=\s*["']([^"']+)["']""")
+_INI_VERSION = re.compile(r"^\s*version\s*[=:]\s*(\S+)")
+_PY_VERSION = re.compile(r"""^__version__\s*(?::\s*\w+\s*)?=\s*["']([^"']+)["']""")
+_RB_VERSION = re.compile(r"""^\s*VERSION\s*=\s*["']([^"']+)["']""")
+_SETUP_PY = re.compile(r"""\bversion\s*=\s*["']([^"']+)["']""")
+_GEMSPEC = re.compile(r"""\.version\s*=\s*["']([^"']+)["']""")
+_CHART = re.compile(r"""^version:\s*["']?([^"'\s#]+)""")
+_GRADLE = re.compile(r"^version\s*=\s*(\S+)")
+_CSPROJ = re.compile(r"<(Version|VersionPrefix)>\s*([^<\s]+)\s*</")
+_PLAIN = re.compile(r"^v?\d+(\.\d+)+\S*$")
+_XML_TAG = re.compile(r"<!--.*?-->|<(/?)([A-Za-z_][\w.:-]*)[^>]*?(/?)>", re.DOTALL)
+TOML_TABLES = {
+    "pyproject.toml": ("project", "tool.poetry"),
+    "Cargo.toml": ("package", "workspace.package"),
+}
+JSON_MANIFESTS = ("package.json", "lerna.json", "composer.json", "jsr.json", "deno.json")
+
+
+def _first(pattern: re.Pattern[str], text: str, group: int = 1) -> Version | None:
+    for i, line in enumerate(text.splitlines(), 1):
+        m = pattern.search(line)
+        if m:
+            return Version(m.group(group).strip("\"'"), i)
+    return None
+
+
+def _toml(text: str, tables: tuple[str, ...]) -> Version | None:
+    table = ""
+    for i, line in enumerate(text.splitlines(), 1):
+        m = _TOML_TABLE.match(line)
+        if m:
+            table = m.group(1).strip().replace(" ", "")
+            continue
+        v = _TOML_VERSION.match(line)
+        if v and table in tables:
+            return Version(v.group(1), i)
+    return None
+
+
+def _ini(text: str, section: str) -> Version | None:
+    current = ""
+    for i, line in enumerate(text.splitlines(), 1):
+        s = line.strip()
+        if s.startswith("[") and s.endswith("]"):
+            current = s[1:-1].strip()
+        elif current == section and (m := _INI_VERSION.match(line)):
+            return Version(m.group(1), i)
+    return None
+
+
+def _pom(text: str) -> Version | None:
+    """The `<version>` that is a direct child of `<project>` (not of `<parent>` or a dependency)."""
+    stack: list[str] = []
+    for m in _XML_TAG.finditer(text):
+        if m.group(0).startswith("<!--") or m.group(0).startswith("<?"):
+            continue
+        closing, name, selfclosing = m.group(1), m.group(2), m.group(3)
+        if closing:
+            if stack and stack[-1] == name:
+                stack.pop()
+        elif not selfclosing:
+            if name == "version" and stack == ["project"]:
+                end = text.find("</version>", m.end())
+                if end > 0:
+                    return Version(text[m.end() : end].strip(), text.count("\n", 0, m.start()) + 1)
+            stack.append(name)
+    return None
+
+
+def _json(text: str) -> Version | None:
+    try:
+        doc = load_json(text, "manifest")
+    except DocumentError:
+        return None
+    v = doc.get("version") if isinstance(doc, dict) else None
+    if not isinstance(v, str):
+        return None
+    i = text.find('"version"')
+    return Version(v, text.count("\n", 0, i) + 1 if i >= 0 else 1)
+
+
+def own_version(path: str, text: str) -> Version | None:
+    """The version this file declares for the project itself, or None."""
+    name = path.rsplit("/", 1)[-1]
+    low = name.lower()
+    if name in TOML_TABLES:
+        return _toml(text, TOML_TABLES[name])
+    if name == "setup.cfg":
+        return _ini(text, "metadata")
+    if name == "setup.py":
+        return _first(_SETUP_PY, text)
+    if name in JSON_MANIFESTS:
+        return _json(text)
+    if name == "Chart.yaml":
+        return _first(_CHART, text)
+    if name == "pom.xml":
+        return _pom(text)
+    if low.endswith(".gemspec"):
+        return _first(_GEMSPEC, text)
+    if name == "version.rb":
+        return _first(_RB_VERSION, text)
+    if name == "gradle.properties":
+        return _first(_GRADLE, text)
+    if low.endswith(".csproj") or name == "Directory.Build.props":
+        return _first(_CSPROJ, text, 2)
+    if low in ("version", "version.txt"):
+        first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+        return Version(first, 1) if _PLAIN.match(first) else None
+    if low.endswith(".py"):
+        return _first(_PY_VERSION, text)
+    return None
+
+
+CHANGELOG = re.compile(r"(^|/)(CHANGELOG|CHANGES|HISTORY|NEWS|RELEASE[-_]?NOTES)(\.[a-z]+)?$", re.IGNORECASE)
+_MD_HEADING = re.compile(r"^#{1,4}\s*(?:\[?v|\[)?(\d+\.\d+(?:\.\d+)?[\w.+-]*)\]?(.*)$", re.IGNORECASE)
+_RST_HEADING = re.compile(r"^v?(\d+\.\d+(?:\.\d+)?[\w.+-]*)(\s.*)?$", re.IGNORECASE)
+_UNDERLINE = re.compile(r"^([=\-~^*+#])\1{2,}\s*$")
+
+
+def changelog_releases(text: str) -> dict[str, int]:
+    """Version -> line of each released (not 'Unreleased') section heading."""
+    out: dict[str, int] = {}
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        m = _MD_HEADING.match(line)
+        if not m and i + 1 < len(lines) and _UNDERLINE.match(lines[i + 1]):
+            m = _RST_HEADING.match(line.strip())
+        if m and "unreleased" not in line.lower():
+            out.setdefault(m.group(1).rstrip("."), i + 1)
+    return out
