@@ -92,7 +92,7 @@ def range_options(fn: F) -> F:
         click.option(
             "--format",
             "fmt",
-            type=click.Choice(["text", "json", "sarif", "markdown"]),
+            type=click.Choice(["text", "json", "sarif", "markdown", "codequality"]),
             default="text",
             show_default=True,
             help="Report format.",
@@ -117,6 +117,14 @@ def range_options(fn: F) -> F:
         ),
         click.option("--sarif-file", type=click.Path(dir_okay=False), help="Also write SARIF here."),
         click.option(
+            "--report-file",
+            "report_files",
+            multiple=True,
+            metavar="FORMAT=PATH",
+            help="Also write the report in FORMAT to PATH (repeatable), "
+            "e.g. codequality=gl-code-quality.json.",
+        ),
+        click.option(
             "--audit-log",
             envvar="PIPELINE_GUARD_AUDIT_LOG",
             type=click.Path(dir_okay=False),
@@ -139,6 +147,20 @@ def _write(text: str, output: str | None) -> None:
         click.echo(text, nl=False)
 
 
+def _report_files(specs: tuple[str, ...]) -> list[tuple[str, str]]:
+    """`FORMAT=PATH` pairs, checked before any work so a typo is a usage error (exit 2)."""
+    from guard.model import UsageError
+    from guard.report import FORMATS
+
+    out: list[tuple[str, str]] = []
+    for spec in specs:
+        fmt, sep, path = spec.partition("=")
+        if not sep or not path or fmt not in FORMATS:
+            raise UsageError(f"expected FORMAT=PATH with FORMAT one of {', '.join(FORMATS)}", where=spec)
+        out.append((fmt, path))
+    return out
+
+
 def run_check(explain: bool, **kw: Any) -> int:
     from guard.doors import CheckOptions, select_door
     from guard.engine import evaluate
@@ -146,6 +168,7 @@ def run_check(explain: bool, **kw: Any) -> int:
     from guard.report import render
 
     audit_log = kw.pop("audit_log", None)
+    extra_reports = _report_files(kw.pop("report_files", ()))
     opts = CheckOptions(**kw)
     door = importlib.import_module(f"guard.doors.{select_door(opts)}")
     prepared = door.prepare(opts)
@@ -162,6 +185,8 @@ def run_check(explain: bool, **kw: Any) -> int:
     _write(render(decision, opts.fmt, explain=explain), opts.output)
     if opts.sarif_file:
         _write(render(decision, "sarif"), opts.sarif_file)
+    for fmt, path in extra_reports:
+        _write(render(decision, fmt), path)
     for note in door.publish(decision, opts, prepared):
         click.echo(f"pipeline-guard: {note}", err=True)
     code: int = decision.exit_code

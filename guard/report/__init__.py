@@ -1,4 +1,5 @@
-"""Report formats: text (people), json (machines), sarif (code scanning), markdown (comments)."""
+"""Report formats: text (people), json (machines), sarif (code scanning), markdown (comments),
+codequality (GitLab Code Quality widget)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import importlib
 
 from guard.model import Decision
 
-FORMATS = ("text", "json", "sarif", "markdown")
+FORMATS = ("text", "json", "sarif", "markdown", "codequality")
 
 
 def render(decision: Decision, fmt: str, *, explain: bool = False) -> str:
