@@ -467,7 +467,14 @@ def commit_evidence(commit: Commit, fp: Fingerprints, branch: str | None = None)
         if key not in seen:
             seen.add(key)
             out.append(e)
-    return out[:MAX_EVIDENCE]
+    return out
+
+
+def _verdict(kind: IdentityKind, vendor: str | None, ev: list[Evidence]) -> Identity:
+    """Keep the evidence bounded, the deciding pieces first: a hostile message with thousands of
+    trailers must neither bloat reports nor push the deciding marker out of the list."""
+    ev.sort(key=lambda e: _kind_of(e.points_to) != kind)  # stable
+    return Identity(kind, vendor, tuple(ev[:MAX_EVIDENCE]))
 
 
 def identify_commit(commit: Commit, fp: Fingerprints, branch: str | None = None) -> Identity:
@@ -475,18 +482,18 @@ def identify_commit(commit: Commit, fp: Fingerprints, branch: str | None = None)
     ev = commit_evidence(commit, fp, branch)
     for e in ev:
         if _kind_of(e.points_to) == "agent":
-            return Identity("agent", _vendor_of(e.points_to), tuple(ev))
-    by_signal = {e.signal: e for e in ev}
+            return _verdict("agent", _vendor_of(e.points_to), ev)
+    by_signal = {e.signal: e for e in ev if e.signal in ("author", "committer")}
     author = by_signal.get("author")
     committer = by_signal.get("committer")
     if author is not None and _kind_of(author.points_to) == "automation":
-        return Identity("automation", _vendor_of(author.points_to), tuple(ev))
+        return _verdict("automation", _vendor_of(author.points_to), ev)
     if looks_like_person(fp, commit.author):
         human = Evidence("author", _show(commit.author), "commit", False, "human")
-        return Identity("human", None, (human, *ev)[:MAX_EVIDENCE])
+        return _verdict("human", None, [human, *ev])
     if committer is not None and _kind_of(committer.points_to) == "automation":
-        return Identity("automation", _vendor_of(committer.points_to), tuple(ev))
-    return Identity("unknown", None, tuple(ev))
+        return _verdict("automation", _vendor_of(committer.points_to), ev)
+    return _verdict("unknown", None, ev)
 
 
 # ----------------------------------------------------------------------------- actors

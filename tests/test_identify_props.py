@@ -98,3 +98,33 @@ def test_prose_never_makes_a_person_an_agent(prose: str) -> None:
         parse_trailers(message),
     )
     assert identify_commit(commit, FP).kind == "human"
+
+
+def test_hostile_messages_stay_fast_and_keep_the_deciding_marker() -> None:
+    import time
+
+    bots = "".join(
+        f"Co-authored-by: renovate[bot] <29139614+renovate[bot]@users.noreply.github.com> {i}\n"
+        for i in range(500)
+    )
+    cases = {
+        "blank lines": "x\n" + "\n" * 150_000 + " " * 40_000,
+        "many automation co-authors first": f"x\n\n{bots}Co-Authored-By: Claude <noreply@anthropic.com>\n",
+    }
+    for what, message in cases.items():
+        commit = Commit(
+            "d" * 40,
+            (),
+            Person("Dana Doe", "dana@example.com"),
+            Person("Dana Doe", "dana@example.com"),
+            0,
+            0,
+            message,
+            parse_trailers(message),
+        )
+        start = time.perf_counter()
+        ident = identify_commit(commit, FP)
+        assert time.perf_counter() - start < 1.0, what
+        if what.startswith("many"):
+            assert ident.label == "agent:claude-code"
+            assert ident.evidence[0].points_to == "agent:claude-code" and len(ident.evidence) <= 16
