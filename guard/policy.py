@@ -305,18 +305,14 @@ def _one_line(text: str) -> str:
 
 def parse_policy_text(text: str, where: str) -> dict[str, Any]:
     """YAML text -> mapping, with a one-line error naming file and line."""
+    from guard.safeyaml import DocumentError, load_yaml
+
     if len(text) > MAX_POLICY_BYTES:
         raise UsageError(f"policy is larger than {MAX_POLICY_BYTES} bytes", where=where)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark
-        line = mark.line + 1 if mark else 1
-        raise UsageError(f"{where}:{line}: invalid YAML: {_one_line(e.problem or str(e))}") from None
-    except yaml.YAMLError as e:  # e.g. ReaderError (control characters): its text spans lines
-        raise UsageError(f"{where}:1: invalid YAML: {_one_line(str(e))}") from None
-    except RecursionError:
-        raise UsageError(f"{where}: invalid YAML: nested too deeply") from None
+    try:  # capped: size, nesting, aliases (an alias bomb in a policy ends here, not in pydantic)
+        data = load_yaml(text, where, max_bytes=MAX_POLICY_BYTES, max_depth=50, max_nodes=50_000)
+    except DocumentError as e:
+        raise UsageError(f"{where}:{e.line or 1}: invalid YAML: {_one_line(e.reason)}") from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
