@@ -86,6 +86,17 @@ def _line_of(text: str, *needles: str) -> int | None:
     return None
 
 
+def _leaf_line(text: str, keys: tuple[str, ...], value: Any) -> int:
+    """Follow the keys through the text in order (nesting is in order too), then the list item."""
+    pos = 0
+    for k in keys:
+        if k != "[]" and (m := re.compile(re.escape(json.dumps(k)) + r"\s*:").search(text, pos)):
+            pos = m.start()
+    if keys and keys[-1] == "[]" and (i := text.find(json.dumps(value), pos)) >= 0:
+        pos = i
+    return text.count("\n", 0, pos) + 1
+
+
 def _servers(doc: Any) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     holders: list[Any] = [doc, doc.get("mcp")] if isinstance(doc, dict) else []
@@ -152,7 +163,7 @@ def _json_candidates(path: str, old: Any, new: Any, text: str) -> Iterator[Candi
             cat,
             f"`{what}` now includes {json.dumps(shown)}",
             path,
-            _line_of(text, json.dumps(value), f'"{keys[-1]}"'),
+            _leaf_line(text, keys, value),
         )
     deny_old = {v for k, v in _leaves(old) if k[-2:] in (("deny", "[]"), ("ask", "[]"))}
     deny_new = {v for k, v in _leaves(new) if k[-2:] in (("deny", "[]"), ("ask", "[]"))}

@@ -432,12 +432,14 @@ def _resolve_extends(name: str, defs: dict[str, LineDict], depth: int = 0) -> Li
 def parse_gitlab(docs: dict[str, Any]) -> list[Job]:
     """Jobs of a set of GitLab files (a pipeline is the merge of its includes), extends resolved."""
     defs: dict[str, LineDict] = {}
+    key_lines: dict[str, int] = {}
     for path, doc in docs.items():
         if not isinstance(doc, LineDict):
             continue
         for name, jd in doc.items():
             if isinstance(jd, LineDict) and _as_str(name) not in GITLAB_RESERVED:
                 defs[_as_str(name)] = _tag_origin(jd, path)
+                key_lines[_as_str(name)] = doc.line_of(name)
     jobs: list[Job] = []
     for name in defs:
         if name.startswith("."):
@@ -456,7 +458,7 @@ def parse_gitlab(docs: dict[str, Any]) -> list[Job]:
             "gitlab",
             path,
             name,
-            (path, defs[name].line),
+            (path, key_lines[name]),
             triggers,
             env_tier=tier,
             env_action=action,
@@ -515,7 +517,9 @@ def _defined_vars(doc: Any) -> set[str]:
     """Names given a value in the file itself (top level or in a job): not secrets from settings."""
     if not isinstance(doc, dict):
         return set()
-    blocks = [doc.get("variables")] + [j.get("variables") for j in doc.values() if isinstance(j, dict)]
+    jobs = [j for j in doc.values() if isinstance(j, dict)]
+    # id_tokens and secrets: the job defines these variables itself (from the IdP / the vault)
+    blocks = [doc.get("variables")] + [j.get(k) for j in jobs for k in ("variables", "id_tokens", "secrets")]
     return {_as_str(k) for b in blocks if isinstance(b, dict) for k in b}
 
 
