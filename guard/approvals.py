@@ -41,8 +41,14 @@ def _people(change: Change, role: str) -> set[str]:
     return {a.login.lower() for a in change.actors if a.role == role}
 
 
-def reject_reason(approval: Approval, change: Change, spec: StepUpSpec) -> str | None:
-    """None when the approval counts under `spec`; otherwise a short reason."""
+def reject_reason(
+    approval: Approval, change: Change, spec: StepUpSpec, expected_head: str | None = None
+) -> str | None:
+    """None when the approval counts under `spec`; otherwise a short reason.
+
+    `expected_head` is the head the approval must name (default: the change's head; a deploy
+    passes the head of the pull/merge request that brought a commit in)."""
+    head = expected_head or change.head
     who = approval.approver.lower()
     if approval.approver_type and approval.approver_type.lower() == "bot":
         return "approver is a bot account"
@@ -53,8 +59,8 @@ def reject_reason(approval: Approval, change: Change, spec: StepUpSpec) -> str |
     if approval.kind in HEAD_BOUND_KINDS:
         if approval.head_sha is None:
             return "approval is not bound to a head commit"
-        if approval.head_sha != change.head:
-            return f"stale: given for {approval.head_sha[:12]}, the head is now {change.head[:12]}"
+        if approval.head_sha != head:
+            return f"stale: given for {approval.head_sha[:12]}, the head is now {head[:12]}"
     if approval.base_ref and change.target_ref and approval.base_ref != change.target_ref:
         return f"stale: given while the target was {approval.base_ref}"
     if not spec.allow_pr_author and who in _people(change, "pr-author"):

@@ -117,6 +117,18 @@ def range_options(fn: F) -> F:
         ),
         click.option("--sarif-file", type=click.Path(dir_okay=False), help="Also write SARIF here."),
         click.option(
+            "--deploy",
+            metavar="ENVIRONMENT",
+            help="Judge a deploy: every agent commit since the last deployment to ENVIRONMENT needs a "
+            "person's approval.",
+        ),
+        click.option(
+            "--since",
+            metavar="REV",
+            help="With --deploy: the commit last deployed (locally required; in CI the platform's record "
+            "is used and --since can only widen the range).",
+        ),
+        click.option(
             "--report-file",
             "report_files",
             multiple=True,

@@ -218,6 +218,7 @@ class Approval:
     base_ref: str | None = None  # target branch at the time of approval, when known
     reason: str | None = None
     identity: Identity = UNKNOWN  # filled by identify
+    covers: tuple[str, ...] = ()  # deploys: the commits this approval vouches for (e.g. a merged PR's)
 
 
 @dataclass

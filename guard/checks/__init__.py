@@ -21,19 +21,17 @@ if TYPE_CHECKING:
 
 CheckFn = Callable[[Change, "Rule", "Policy"], list[Finding]]
 
-CHECK_MODULES: dict[str, str] = {
-    "path": "guard.checks.paths",
-    "secret": "guard.checks.secrets",
-    "permission": "guard.checks.permissions",
-    "release": "guard.checks.release",
-    "identity": "guard.checks.identity",
+CHECK_MODULES: dict[str, tuple[str, ...]] = {
+    "path": ("guard.checks.paths",),
+    "secret": ("guard.checks.secrets",),
+    "permission": ("guard.checks.permissions",),
+    "release": ("guard.checks.release", "guard.checks.deploy"),
+    "identity": ("guard.checks.identity",),
 }
 
 
-def check_for(kind: str) -> CheckFn:
-    module = importlib.import_module(CHECK_MODULES[kind])
-    fn: CheckFn = module.check
-    return fn
+def checks_for(kind: str) -> list[CheckFn]:
+    return [importlib.import_module(name).check for name in CHECK_MODULES[kind]]
 
 
 def identities_for(change: Change, commits: tuple[str, ...]) -> list[Identity]:
@@ -68,7 +66,8 @@ def run_checks(change: Change, policy: Policy) -> list[Finding]:
     for rule in policy.active_rules():
         if not rule_targets(rule, change):
             continue
-        for f in check_for(rule.kind)(change, rule, policy):
+        found = [f for fn in checks_for(rule.kind) for f in fn(change, rule, policy)]
+        for f in found:
             ids = identities_for(change, f.commits)
             kinds = {i.kind for i in ids}
             if not rule.applies_to(kinds):

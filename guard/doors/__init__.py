@@ -26,6 +26,8 @@ class CheckOptions:
     trusted_refs: tuple[str, ...] = ()
     door: str | None = None  # force a door: local, github, gitlab
     sarif_file: str | None = None
+    deploy: str | None = None  # judge a deploy to this environment
+    since: str | None = None  # the commit last deployed there (when no platform record is at hand)
     extra: dict[str, str] = field(default_factory=dict)
 
 

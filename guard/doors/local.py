@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from guard.doors import CheckOptions, Prepared
 from guard.gitrepo import GitRepo
-from guard.model import Decision
+from guard.model import Decision, UsageError
 from guard.trusted import load_trusted_policy
 
 
@@ -23,11 +23,21 @@ def prepare(opts: CheckOptions) -> Prepared:
     head = repo.resolve(opts.head or "HEAD", "head")
     notes: list[str] = []
     base = opts.base
-    if base is None:
+    if opts.deploy:
+        # No platform record of the last deployment here: the range must be named, and it is
+        # judged in full (with no approvals to read, agent commits in it fail the gate).
+        if not opts.since:
+            raise UsageError(
+                f"--deploy {opts.deploy} needs --since REV locally (the commit last deployed there); "
+                "in CI the platform's deployment record is used"
+            )
+        base = opts.since
+        notes.append(f"deploy to {opts.deploy}: judging {opts.since}..{opts.head or 'HEAD'}")
+    elif base is None:
         base, note = default_base(repo, head)
         notes.append(note)
     branch = repo.current_branch() if opts.head is None else None
-    change = repo.build_change(base, head, door="local", source_ref=branch)
+    change = repo.build_change(base, head, door="local", source_ref=branch, environment=opts.deploy)
     trusted = load_trusted_policy(repo, change.base, head, opts.policy, opts.trusted_refs)
     if change.base == head:
         notes.append("the range is empty: nothing to judge")
