@@ -28,7 +28,7 @@ import pathspec
 from guard.model import Action, Change, FileChange, Finding
 from guard.secrets.baseline import load_baseline
 from guard.secrets.detectors import BY_NAME, CONFIDENCE_RANK
-from guard.secrets.engine import Hit, scan_lines, scan_text
+from guard.secrets.engine import Hit, scan_text, scan_texts
 from guard.secrets.redact import baseline_hash, redact, redact_in, secret_digest
 
 if TYPE_CHECKING:
@@ -151,10 +151,11 @@ def _scan_files(
                 shown = redact_in(shown, h.value)
             out.extend(_records(change, named, "filename", f.path, commit, {}, shown))
         if f.added and not f.is_submodule:
-            pairs = [(a.number, a.text) for a in f.added]
-            hits = scan_lines(f.path, pairs, max_line_length=max_len)
+            texts = [a.text for a in f.added]
+            hits = scan_texts(f.path, [a.number for a in f.added], texts, max_line_length=max_len)
             if hits:
-                out.extend(_records(change, hits, "file", f.path, commit, dict(pairs), shown))
+                lines = {a.number: a.text for a in f.added}
+                out.extend(_records(change, hits, "file", f.path, commit, lines, shown))
     return out
 
 

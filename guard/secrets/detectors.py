@@ -44,7 +44,7 @@ Validator = Callable[["re.Match[str]", Ctx], "Confidence | None"]
 @dataclass(frozen=True)
 class Detector:
     name: str
-    anchor: str  # RE2-compatible; used (case-sensitively unless it says (?i)) by the prefilter
+    anchor: str  # RE2 subset, never matches a newline (the prefilter runs over lines joined by \n)
     pattern: re.Pattern[str]
     confidence: Confidence = "high"
     validate: Validator | None = None
@@ -285,7 +285,7 @@ _E = r"(?![A-Za-z0-9_])"  # right boundary
 DETECTORS: tuple[Detector, ...] = (
     Detector(
         "github-token",
-        r"gh[pousr]_[A-Za-z0-9]{30}",
+        r"gh[pousr]_[A-Za-z0-9_]{30}",
         _c(_B + r"(?P<s>gh[pousr]_[A-Za-z0-9]{36,251})" + _E),
         validate=_token(),
         description="GitHub classic PAT, OAuth, user-to-server, app installation and refresh tokens",
@@ -352,7 +352,7 @@ DETECTORS: tuple[Detector, ...] = (
     ),
     Detector(
         "aws-secret-access-key",
-        r"(?i)(?:aws|secret_?access).{0,40}[A-Za-z0-9/+]{40}",
+        r"(?i)(?:aws|secret_?access).{0,60}[A-Za-z0-9/+]{40}",
         _c(
             r"(?i)(?:aws.{0,20}secret|secret_?access_?key).{0,20}?[=:>\s\"']\s*[\"']?"
             r"(?P<s>(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
@@ -424,7 +424,7 @@ DETECTORS: tuple[Detector, ...] = (
     ),
     Detector(
         "npmrc-auth",
-        r"_auth(?:Token)?\s*=",
+        r"_auth(?:Token)?[ \t]*=",
         _c(r"(?:_authToken|_auth|_password)\s*=\s*[\"']?(?P<s>[A-Za-z0-9+/=_.-]{16,})"),
         validate=_keyed(16, 3.0),
         description="auth token or password in an .npmrc",
@@ -541,7 +541,7 @@ DETECTORS: tuple[Detector, ...] = (
     ),
     Detector(
         "url-password",
-        r"://[^\s/@:'\"]{0,100}:[^\s/@'\"]{1,200}@",
+        r"://[^{}\s@]{0,200}:[^{}\s]{0,200}@",
         _c(
             r"(?i)\b(?:[a-z][a-z0-9+.-]{1,20}):/{2}(?P<user>[^\s/@:'\"<>{}]{0,100}):"
             r"(?P<s>[^\s/@'\"<>]{1,200})@[A-Za-z0-9\[\]._-]"
@@ -551,21 +551,21 @@ DETECTORS: tuple[Detector, ...] = (
     ),
     Detector(
         "authorization-bearer",
-        r"(?i)bearer\s+[A-Za-z0-9._~+/-]{16}",
+        r"(?i)bearer[ \t]+[A-Za-z0-9._~+/-]{16}",
         _c(r"(?i)\bbearer\s+(?P<s>[A-Za-z0-9._~+/-]{16,2000}=*)(?![A-Za-z0-9._~+/=-])"),
         validate=_bearer,
         description="Authorization: Bearer values",
     ),
     Detector(
         "authorization-basic",
-        r"(?i)basic\s+[A-Za-z0-9+/]{8}",
+        r"(?i)basic[ \t]+[A-Za-z0-9+/]{8}",
         _c(r"(?i)\bbasic\s+(?P<s>[A-Za-z0-9+/]{8,2000}={0,2})(?![A-Za-z0-9+/=])"),
         validate=_basic_auth,
         description="Authorization: Basic credentials (decoded to user:password)",
     ),
     Detector(
         "generic-secret-assignment",
-        r"(?i)(?:pass|pwd|secret|token|key|cred|contrase)[\w.\"'\]-]{0,40}\s*(?:[:=]|=>)",
+        r"(?i)(?:pass|pwd|secret|token|key|cred|contrase)[\w.\"'\]-]{0,40}[ \t]*(?:[:=]|=>)",
         _c(
             r"(?P<key>[A-Za-zñ_$@][\w.$ñ-]{0,80})[\"'`]?\]?\s*(?P<op>:=|=>|===?|!==?|=|:)\s*"
             r"(?:[bru]|SecretStr\(|Secret\()?"

@@ -16,7 +16,7 @@ single regex call sees an unbounded input.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -33,15 +33,31 @@ PRAGMA = "pragma: allowlist secret"
 PRAGMA_NEXTLINE = "pragma: allowlist nextline secret"
 SEGMENT_OVERLAP = 1024
 
-# Gates for detect-secrets' plugins: its keyword list, its quoted high-entropy strings, and the
-# providers it knows that we do not cover ourselves.
-DS_GATES: tuple[str, ...] = (
-    r"(?i)(?:api_?key|auth_?key|service_?key|account_?key|db_?key|database_?key|priv_?key|private_?key"
-    r"|client_?key|db_?pass|database_?pass|key_?pass|password|passwd|pwd|secret|contrase)",
-    r"[\"'][A-Za-z0-9+/=_-]{20}",
-    r"[\"'][0-9a-fA-F]{12}",
-    r"(?i)(?:cloudant|ibm|softlayer|api\.softlayer|sl_?api|\bAKC[a-zA-Z0-9]{10}|\bAP[0-9A-F][a-zA-Z0-9]{8})",
+# Gates for detect-secrets' plugins, each a superset of what the plugins' own patterns can match, so
+# that gating loses none of their findings: its keyword regexes (keyword, then an assignment, a call
+# or a `"..." ;`; or a comparison before it), its quoted high-entropy strings (base64 needs 23+
+# distinct characters to pass its 4.5 limit, hex 9+ for 3.0), and the providers it knows that our
+# anchors do not already cover.
+_DS_KW = (
+    r"(?:api_?key|auth_?key|service_?key|account_?key|db_?key|database_?key|priv_?key|private_?key"
+    r"|client_?key|db_?pass|database_?pass|key_?pass|password|passwd|pwd|secret|contrase)"
 )
+DS_GATES: tuple[tuple[str, str], ...] = (
+    ("keyword", rf"(?i){_DS_KW}\w*[\]'\"]{{0,2}}[ \t]*(?::=?|=>|={{1,3}}|!==?)[ \t]*@?[\"'`]?\w"),
+    ("keyword", rf"(?i){_DS_KW}\w*(?:\[[0-9]*\])?[ \t]*[!=]{{1,2}}[ \t]*@?\""),
+    ("keyword", rf"(?i){_DS_KW}\w*(?:\.assign)?\(\"\w"),
+    ("keyword", rf"(?i){_DS_KW}\S{{0,50}}[ \t]*[\"'`]\w"),
+    ("keyword", rf"(?i)[\"'`][ \t]*[!=]{{2,3}}[ \t]*\w*{_DS_KW}"),
+    ("base64", r"[\"'][A-Za-z0-9+/=_-]{23,}[\"']"),
+    ("hex", r"[\"'][0-9a-fA-F]{9,}[\"']"),
+    (
+        "providers",
+        r"(?i)(?:cloudant|\bcl(?:ou)?[_-]?(?:password|pwd|pass)|ibm|iam|softlayer|\bsl[_-]?(?:api)?[_-]?(?:key|token)"
+        r"|api[_-]?key|secret[_-]?access[_-]?key|PuTTY-User-Key|\d{8,10}:[0-9A-Za-z_-]{35}"
+        r"|(?:AC|SK)[a-z0-9]{32}|[0-9a-z]{32}-us\d|aws|\bAKC[a-zA-Z0-9]{10}|\bAP[0-9A-F][a-zA-Z0-9]{8})",
+    ),
+)
+_GENERIC = next(i for i, d in enumerate(DETECTORS) if d.name == "generic-secret-assignment")
 
 
 @dataclass(frozen=True)
@@ -91,35 +107,40 @@ class _Prefilter:
 
     def which(self, text: str) -> list[int]:
         if self.re2:
-            return sorted(self.set.Match(text))
+            return sorted(self.set.Match(text) or ())  # None when no anchor matches
         return [i for i, r in enumerate(self.singles) if r.search(text)]
 
 
 @lru_cache(maxsize=1)
 def _prefilter() -> _Prefilter:
-    return _Prefilter([d.anchor for d in DETECTORS] + list(DS_GATES))
+    return _Prefilter([d.anchor for d in DETECTORS] + [g for _, g in DS_GATES])
 
 
-def _segments(lines: Iterable[tuple[int, str]], max_len: int) -> tuple[list[int], list[str]]:
-    numbers: list[int] = []
-    texts: list[str] = []
+def _segments(numbers: list[int], texts: list[str], max_len: int) -> tuple[list[int], list[str]]:
+    if not texts or max(map(len, texts)) <= max_len:
+        return numbers, texts
+    out_n: list[int] = []
+    out_t: list[str] = []
     step = max(max_len - SEGMENT_OVERLAP, 1)
-    for number, text in lines:
-        if len(text) <= max_len:
-            numbers.append(number)
-            texts.append(text)
-            continue
-        for start in range(0, len(text), step):
-            numbers.append(number)
-            texts.append(text[start : start + max_len])
+    for number, text in zip(numbers, texts, strict=True):
+        for start in range(0, max(len(text), 1), step):
+            out_n.append(number)
+            out_t.append(text[start : start + max_len])
             if start + max_len >= len(text):
                 break
-    return numbers, texts
+    return out_n, out_t
 
 
 def scan_lines(path: str, lines: Sequence[tuple[int, str]], *, max_line_length: int = 20_000) -> list[Hit]:
     """Every secret in `lines` ((line number, text) pairs of one file, in order)."""
-    numbers, texts = _segments(lines, max_line_length)
+    return scan_texts(path, [n for n, _ in lines], [t for _, t in lines], max_line_length=max_line_length)
+
+
+def scan_texts(
+    path: str, numbers: list[int], texts: list[str], *, max_line_length: int = 20_000
+) -> list[Hit]:
+    """Like `scan_lines`, with line numbers and texts in two parallel lists (no pairs to build)."""
+    numbers, texts = _segments(numbers, texts, max_line_length)
     pf = _prefilter()
     n_own = len(DETECTORS)
     hits: dict[tuple[int, str, str], Hit] = {}
@@ -135,11 +156,18 @@ def scan_lines(path: str, lines: Sequence[tuple[int, str]], *, max_line_length: 
         ctx = Ctx(path, text, nxt)
         found: list[Hit] = []
         vetoed: set[str] = set()  # values our own detectors rejected (placeholders): detect-secrets may not
+        ds_groups: set[str] = set()
         for g in gates:  # in DETECTORS order: the most specific detector comes first
             if g < n_own:
                 found.extend(_run(DETECTORS[g], ctx, number, pragma, vetoed))
-        if gates[-1] >= n_own:
-            found.extend(h for h in _detect_secrets(path, text, number, pragma) if h.value not in vetoed)
+                if g != _GENERIC:
+                    ds_groups.add("providers")
+            else:
+                ds_groups.add(DS_GATES[g - n_own][0])
+        if ds_groups:
+            for h in _detect_secrets(path, text, number, pragma, ds_groups):
+                if not any(h.value in v for v in vetoed):
+                    found.append(h)
         kept: list[str] = []
         for h in found:  # one hit per value: `token = "ghp_..."` is a github-token, not also generic
             if any(h.value in v or v in h.value for v in kept):
@@ -178,22 +206,31 @@ _DS_SKIP = frozenset({"IPPublicDetector"})  # an address is not a credential
 
 def _slug(name: str) -> str:
     name = name.removesuffix("Detector")
+    for brand in ("GitHub", "GitLab", "OpenAI", "SendGrid"):
+        name = name.replace(brand, brand.capitalize())
     return "ds-" + re.sub(r"(?<!^)(?=[A-Z][a-z])", "-", name).lower()
 
 
+_DS_GROUP = {"ds-keyword": "keyword", "ds-base64-high-entropy": "base64", "ds-hex-high-entropy": "hex"}
+
+
 @lru_cache(maxsize=1)
-def _ds() -> tuple[list[tuple[str, Any]], Any]:
+def _ds() -> tuple[list[tuple[str, str, Any]], Any]:
     """detect-secrets' plugins (instantiated directly: no global settings, no verification calls)."""
     from detect_secrets.core.plugins.util import get_mapping_from_secret_type_to_class
     from detect_secrets.filters import heuristic
 
     classes: list[Any] = list(get_mapping_from_secret_type_to_class().values())
-    plugins = [
-        (_DS_NAMES.get(c.__name__, _slug(c.__name__)), c()) for c in classes if c.__name__ not in _DS_SKIP
-    ]
+    plugins = []
+    for c in classes:
+        if c.__name__ in _DS_SKIP:
+            continue
+        name = _DS_NAMES.get(c.__name__, _slug(c.__name__))
+        plugins.append((name, _DS_GROUP.get(name, "providers"), c()))
     return plugins, heuristic
 
 
+@lru_cache(maxsize=64)
 def _ds_keyword_groups(path: str) -> Any:
     from detect_secrets.plugins import keyword
     from detect_secrets.util.filetype import determine_file_type
@@ -203,12 +240,12 @@ def _ds_keyword_groups(path: str) -> Any:
     )
 
 
-def _detect_secrets(path: str, line: str, number: int, pragma: bool) -> list[Hit]:
+def _detect_secrets(path: str, line: str, number: int, pragma: bool, groups: set[str]) -> list[Hit]:
     plugins, h = _ds()
-    if h.is_indirect_reference(line) or h.is_lock_file(path) or h.is_swagger_file(path):
-        return []
     out: list[Hit] = []
-    for name, plugin in plugins:
+    for name, group, plugin in plugins:
+        if group not in groups:
+            continue
         if name == "ds-keyword":
             values = list(plugin.analyze_string(line, denylist_regex_to_group=_ds_keyword_groups(path)))
         else:
@@ -232,4 +269,7 @@ def _detect_secrets(path: str, line: str, number: int, pragma: bool) -> list[Hit
             if name in _DS_LOW and (hash_context(line) or is_hex_digest(v)):
                 continue
             out.append(Hit(name, v, number, conf, pragma))
+    # Line-level filters last: they are slow and most lines yield nothing to filter.
+    if out and (h.is_indirect_reference(line) or h.is_lock_file(path) or h.is_swagger_file(path)):
+        return []
     return out
