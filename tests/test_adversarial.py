@@ -75,6 +75,17 @@ def test_claimed_bot_identity_is_reported_as_claimed(work: Repo) -> None:
     assert code == 0 and ident["kind"] == "automation" and ident["verified"] is False
 
 
+def test_claimed_bot_on_a_protected_path_needs_step_up(work: Repo) -> None:
+    work.commit(
+        "Bump actions/checkout",
+        files={".github/workflows/ci.yml": WF + "#\n"},
+        author=("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com"),
+    )
+    code, data, _ = check(work)
+    assert code == 1 and data["decision"] == "step-up"
+    assert "claimed-bot-on-protected-path" in rules_of(data)
+
+
 def test_prose_mentioning_agents_is_not_evidence(work: Repo) -> None:
     work.commit(
         "Compare Claude and Copilot output in docs\n\nWe asked Claude Code; Copilot disagreed.",
