@@ -1,0 +1,47 @@
+"""The wheel a non-editable `pip install .` builds ships the rule packs, and the installed code finds them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_wheel_ships_rules_and_installed_code_finds_them(tmp_path: Path) -> None:
+    dist = tmp_path / "dist"
+    proc = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(dist), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    wheel = next(dist.glob("pipeline_guard-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "guard/rules/default.yml" in names and "guard/rules/agents.yml" in names
+    assert "guard/cli.py" in names
+    assert not any(n.startswith(("tests/", "benchmarks/")) for n in names)
+
+    # Unpack the wheel as an installed package would lie, away from the checkout, and load the
+    # built-in policy from there (the checkout's top-level rules/ must not be what is found).
+    site = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(site)
+    code = (
+        "import guard.policy as p, guard.identify as i; "
+        "print(p.RULES_DIR); print(len(p.builtin_policy().rules)); print(i.load_fingerprints() is not None)"
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(site)},
+        timeout=120,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    rules_dir, count, fps = run.stdout.split()
+    assert Path(rules_dir) == site / "guard" / "rules"
+    assert int(count) > 5 and fps == "True"
