@@ -43,18 +43,18 @@ _DS_KW = (
     r"|client_?key|db_?pass|database_?pass|key_?pass|password|passwd|pwd|secret|contrase)"
 )
 DS_GATES: tuple[tuple[str, str], ...] = (
-    ("keyword", rf"(?i){_DS_KW}\w*[\]'\"]{{0,2}}[ \t]*(?::=?|=>|={{1,3}}|!==?)[ \t]*@?[\"'`]?\w"),
-    ("keyword", rf"(?i){_DS_KW}\w*(?:\[[0-9]*\])?[ \t]*[!=]{{1,2}}[ \t]*@?\""),
+    ("keyword", rf"(?i){_DS_KW}\w*[\]'\"]*[ \t]*(?::=?|=>|=+|!==?)[ \t]*@?[\"'`]?\w"),
+    ("keyword", rf"(?i){_DS_KW}\w*(?:\[[0-9]*\])?[ \t]*[!=]+[ \t]*@?\""),
     ("keyword", rf"(?i){_DS_KW}\w*(?:\.assign)?\(\"\w"),
-    ("keyword", rf"(?i){_DS_KW}\S{{0,50}}[ \t]*[\"'`]\w"),
-    ("keyword", rf"(?i)[\"'`][ \t]*[!=]{{2,3}}[ \t]*\w*{_DS_KW}"),
+    ("keyword", rf"(?i){_DS_KW}\S*[ \t]*[\"'`]\w"),
+    ("keyword", rf"(?i)[\"'`][ \t]*[!=]+[ \t]*\w*{_DS_KW}"),
     ("base64", r"[\"'][A-Za-z0-9+/=_-]{23,}[\"']"),
     ("hex", r"[\"'][0-9a-fA-F]{9,}[\"']"),
     (
         "providers",
         r"(?i)(?:cloudant|\bcl(?:ou)?[_-]?(?:password|pwd|pass)|ibm|iam|softlayer|\bsl[_-]?(?:api)?[_-]?(?:key|token)"
-        r"|api[_-]?key|secret[_-]?access[_-]?key|PuTTY-User-Key|\d{8,10}:[0-9A-Za-z_-]{35}"
-        r"|(?:AC|SK)[a-z0-9]{32}|[0-9a-z]{32}-us\d|aws|\bAKC[a-zA-Z0-9]{10}|\bAP[0-9A-F][a-zA-Z0-9]{8})",
+        r"|api[_-]?key|secret[_-]?access[_-]?key|PuTTY-User-Key|\d{8}:[0-9A-Za-z_-]{8}"
+        r"|(?:AC|SK)[a-z0-9]{8}|-us\d|aws|\bAKC|\bAP[0-9A-F][a-zA-Z0-9]{4})",
     ),
 )
 _GENERIC = next(i for i, d in enumerate(DETECTORS) if d.name == "generic-secret-assignment")
