@@ -348,6 +348,16 @@ def _script_commands(v: Any, path: str, line: int) -> Iterator[Command]:
 _TAG_COND = re.compile(r"(?<![!\w])\$\{?CI_COMMIT_TAG\}?(?!\s*(==|!=)\s*(null|\"\"))")
 
 
+_REF_RULE = re.compile(r'^(?:if=\$\{?CI_COMMIT_(?:BRANCH|REF_NAME)\}? == "([^"$]+)"|only:([\w./-]+))$')
+
+
+def _canon(cond: str) -> str:
+    """One spelling per condition: `only: [main]` and `if: $CI_COMMIT_BRANCH == "main"` are one rule."""
+    c = norm(cond) or "always"
+    m = _REF_RULE.match(c)
+    return f"ref=={m.group(1) or m.group(2)}" if m else c
+
+
 def _gitlab_rules(job: LineDict, path: str) -> tuple[list[tuple[str, Loc]], bool, bool, dict[str, Loc]]:
     """(conditions that run the job, limited?, manual?, triggers) from rules / only / except."""
     conds: list[tuple[str, Loc]] = []
@@ -366,10 +376,7 @@ def _gitlab_rules(job: LineDict, path: str) -> tuple[list[tuple[str, Loc]], bool
             if when == "never":
                 continue
             running.append(when)
-            cond = (
-                norm(" ".join(f"{k}={_as_str(r[k])}" for k in ("if", "changes", "exists") if k in r))
-                or "always"
-            )
+            cond = _canon(" ".join(f"{k}={_as_str(r[k])}" for k in ("if", "changes", "exists") if k in r))
             conds.append((cond, rl))
             if _TAG_COND.search(cond):
                 triggers.setdefault("push:tags", rl)
@@ -385,7 +392,7 @@ def _gitlab_rules(job: LineDict, path: str) -> tuple[list[tuple[str, Loc]], bool
         refs = v.get("refs", []) if isinstance(v, dict) else v
         refs = refs if isinstance(refs, list) else [refs]
         for r in refs:
-            cond = f"{key}:{norm(_as_str(r))}"
+            cond = _canon(f"{key}:{_as_str(r)}")
             loc = (path, job.line_of(key))
             conds.append((cond, loc))
             if (key == "only" and _as_str(r) in ("tags", "/^v.*/")) or _as_str(r).startswith("/^v"):
@@ -608,6 +615,11 @@ class CiDiff:
             if old == base_path:
                 return new
         return base_path
+
+    def base_workflow_perms(self, job: Job) -> Perms | None:
+        """The workflow-level block the head job's workflow already had in the base, if any."""
+        path = self.renames.get(job.path, job.path)
+        return next((b.perms for b in self.base.jobs if b.path == path and b.perms and b.perms.workflow_level), None)
 
     def counterpart(self, job: Job) -> Job | None:
         """The base job this head job was: same place, else (GitLab) same name, else a moved job."""

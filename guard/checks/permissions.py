@@ -62,11 +62,18 @@ def _who(job: Job, p: Perms) -> str:
     return "workflow" if p.workflow_level else f"job `{job.id}`"
 
 
-def _perm_changes(job: Job, before: Job | None) -> Iterator[Candidate]:
-    """Compare the effective explicit blocks of a head job and the base job it was."""
-    p, bp = job.perms, before.perms if before else None
+def _perm_changes(job: Job, before: Job | None, diff: CiDiff) -> Iterator[Candidate]:
+    """Compare the effective explicit blocks of a head job and the base job it was.
+
+    A new job under a workflow-level block the workflow already had is judged against that block:
+    the grant is the workflow's, and it did not change.
+    """
+    p, bp, existing = job.perms, before.perms if before else None, before is not None
+    if not existing and p is not None and p.workflow_level:
+        bp = diff.base_workflow_perms(job)
+        existing = bp is not None
     if p is None:
-        if before is not None and bp is not None and bp.kind != "write-all":
+        if existing and bp is not None and bp.kind != "write-all":
             yield _c(
                 "permissions-removed",
                 f"job `{job.id}` lost its explicit `permissions:` block and now runs "
@@ -84,7 +91,7 @@ def _perm_changes(job: Job, before: Job | None) -> Iterator[Candidate]:
             (p.loc[0], p.line_of("id-token")),
         )
     writes = [s for s in p.writes() if s != "id-token"]
-    if before is None:  # a new job (or workflow): an explicit write grant is new power
+    if not existing:  # a new job (or workflow): an explicit write grant is new power
         if writes:
             yield _c("new-job-write", f"new job `{job.id}` is granted write: {', '.join(writes)}", p.loc)
         return
@@ -297,7 +304,7 @@ def ci_candidates(change: Change) -> list[Candidate]:
     for job in diff.head.jobs:
         before = diff.counterpart(job)
         if job.platform == "github" and job.id != "(composite)":
-            out.extend(_perm_changes(job, before))
+            out.extend(_perm_changes(job, before, diff))
         out.extend(_job_grants(job, before, diff, base_unpinned))
     old_secrets = _secret_refs(diff.base, ("workflow", "action"))
     for name, loc in _secret_refs(diff.head, ("workflow", "action")).items():
