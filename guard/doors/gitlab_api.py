@@ -106,6 +106,8 @@ class GitLabAPI:
         assert p.mr_iid is not None
         facts = MergeRequestFacts()
         mr = self.project.mergerequests.get(p.mr_iid)
+        # Child requests address the MR by our project path and IID, not by ids from the response.
+        same = self.project.mergerequests.get(p.mr_iid, lazy=True)
         author = mr.attributes.get("author") or {}
         if isinstance(author, dict) and author.get("username"):
             facts.author = Actor(
@@ -118,7 +120,7 @@ class GitLabAPI:
         sha = mr.attributes.get("sha")
         facts.head_sha = sha.lower() if isinstance(sha, str) and sha else None
         anchor = head_anchor(p, mr.attributes.get("head_pipeline"))
-        state = mr.approvals.get()
+        state = same.approvals.get()
         approved_by = state.attributes.get("approved_by") or []
         for entry in approved_by if isinstance(approved_by, list) else []:
             user = entry.get("user") if isinstance(entry, dict) else None
