@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from standins.gitlab_overlay import write_overlay
 
 REPO = Path(__file__).resolve().parents[2]
