@@ -1,13 +1,17 @@
 from __future__ import annotations
 
-import sys
+import os
 from pathlib import Path
 
 import pytest
-
-sys.path.insert(0, str(Path(__file__).parent))
-
 from gitutil import Repo
+from hypothesis import settings
+
+# `HYPOTHESIS_PROFILE=long pytest -m "not integration"` is the maintainers' longer fuzz run.
+settings.register_profile("long", max_examples=5000, deadline=None)
+settings.register_profile("default", deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
 
 
 @pytest.fixture
@@ -20,8 +24,6 @@ def repo(tmp_path: Path) -> Repo:
 
 def node_modules() -> Path:
     """The npm stand-ins .ci/run installs. Missing ones fail the test (never a silent skip)."""
-    import os
-
     root = Path(
         os.environ.get("PG_NODE_MODULES", Path(__file__).parent.parent / ".ci/cache/node/node_modules")
     )

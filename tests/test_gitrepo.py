@@ -1,0 +1,116 @@
+"""The git reader on real repositories, and its parsers fuzzed with arbitrary bytes."""
+
+from __future__ import annotations
+
+import pytest
+from gitutil import Repo
+from hypothesis import given
+from hypothesis import strategies as st
+
+from guard.gitrepo import (
+    GitRepo,
+    _parse_patches,
+    _parse_raw_entries,
+    _Reader,
+    looks_like_text,
+    parse_raw_commit,
+)
+from guard.model import FileChange, InternalError
+
+
+def test_added_lines_carry_new_line_numbers(repo: Repo) -> None:
+    repo.commit("base", files={"f.txt": "a\nb\nc\nd\n"})
+    base = repo.head()
+    repo.commit("edit", files={"f.txt": "a\nNEW1\nb\nc\nNEW2\nd\nNEW3\n"})
+    f = GitRepo(repo.path).build_change(base, "HEAD").files[0]
+    assert [(a.number, a.text) for a in f.added] == [(2, "NEW1"), (5, "NEW2"), (7, "NEW3")]
+
+
+def test_per_commit_files_and_range_files(repo: Repo) -> None:
+    base = repo.head()
+    c1 = repo.commit("one", files={"x.txt": "secret-ish\n"})
+    repo.git("rm", "-q", "x.txt")
+    c2 = repo.commit("two")
+    change = GitRepo(repo.path).build_change(base, "HEAD")
+    assert change.files == []  # added then removed: nothing in the net diff...
+    per = {c.sha: [(f.path, f.status) for f in c.files] for c in change.commits}
+    assert per == {c1: [("x.txt", "added")], c2: [("x.txt", "deleted")]}  # ...but history keeps it
+
+
+def test_metadata_trailers_and_signature_presence(repo: Repo) -> None:
+    repo.commit(
+        "subj\n\nbody\n\nCo-authored-by: X <x@example.com>",
+        files={"a": "1\n"},
+        author=("Ann", "ann@example.com"),
+        committer=("Cee", "cee@example.com"),
+    )
+    c = next(GitRepo(repo.path).iter_commits(["HEAD"]))
+    assert (c.author.name, c.committer.email, c.subject) == ("Ann", "cee@example.com", "subj")
+    assert c.trailers == (("Co-authored-by", "X <x@example.com>"),) and c.signed is False
+
+
+def test_unknown_revision_is_a_usage_error(repo: Repo) -> None:
+    from guard.model import UsageError
+
+    with pytest.raises(UsageError, match="unknown head 'nope'"):
+        GitRepo(repo.path).resolve("nope", "head")
+    with pytest.raises(UsageError, match="invalid revision"):
+        GitRepo(repo.path).resolve("--output=/tmp/x")
+
+
+def test_shallow_clone_missing_base_says_so(repo: Repo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    for i in range(3):
+        repo.commit(f"c{i}", files={f"{i}.txt": "x\n"})
+    clone = tmp_path / "shallow"
+    repo.git("clone", "-q", "--depth=1", f"file://{repo.path}", str(clone))
+    from guard.model import UsageError
+
+    with pytest.raises(UsageError, match="shallow clone"):
+        GitRepo(clone).build_change("HEAD~2", "HEAD")
+
+
+@given(st.binary(max_size=3000))
+def test_raw_commit_parser_never_crashes(data: bytes) -> None:
+    c = parse_raw_commit(b"commit " + data)
+    assert isinstance(c.message, str)
+
+
+@given(st.binary(max_size=3000))
+def test_diff_parsers_never_crash(data: bytes) -> None:
+    r = _Reader(data)
+    try:
+        files = _parse_raw_entries(r)
+    except InternalError:
+        return
+    _parse_patches(r.data[r.pos :], files)
+    for f in files:
+        assert all(a.number >= 0 for a in f.added)
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                b"diff --git a b",
+                b"@@ -1 +1,2 @@",
+                b"+x",
+                b"-y",
+                b"Binary files a b differ",
+                b"@@@ -1 -1 +1 @@@",
+                b"\\ No newline",
+                b"",
+                b"+\xff\xfe",
+            ]
+        ),
+        max_size=60,
+    )
+)
+def test_patch_parser_on_patch_shaped_noise(lines: list[bytes]) -> None:
+    files = [FileChange(path=f"f{i}", status="modified") for i in range(5)]
+    _parse_patches(b"\n".join(lines), files)
+    assert sum(len(f.added) for f in files) <= sum(1 for ln in lines if ln.startswith(b"+"))
+
+
+@given(st.binary(max_size=2000))
+def test_looks_like_text_is_total(data: bytes) -> None:
+    assert looks_like_text(data) in (True, False)
