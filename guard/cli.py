@@ -137,6 +137,13 @@ def range_options(fn: F) -> F:
             "e.g. codequality=gl-code-quality.json.",
         ),
         click.option(
+            "--report",
+            "reports",
+            metavar="LIST",
+            help="CI door: platform reports to post, comma-separated: check-run, status, comment, "
+            "or none (default: all three). Step outputs, annotations and summary are always written.",
+        ),
+        click.option(
             "--audit-log",
             envvar="PIPELINE_GUARD_AUDIT_LOG",
             type=click.Path(dir_okay=False),
@@ -181,7 +188,10 @@ def run_check(explain: bool, **kw: Any) -> int:
 
     audit_log = kw.pop("audit_log", None)
     extra_reports = _report_files(kw.pop("report_files", ()))
+    reports = kw.pop("reports", None)
     opts = CheckOptions(**kw)
+    if reports is not None:
+        opts.extra["reports"] = reports
     door = importlib.import_module(f"guard.doors.{select_door(opts)}")
     prepared = door.prepare(opts)
     trusted = prepared.trusted

@@ -1,0 +1,206 @@
+"""Reading step-up evidence from the GitHub REST API through PyGithub (imported lazily, here only).
+
+Reads go through PyGithub's requester as raw JSON, so the approval logic (github_approvals.py)
+works on GitHub's own shapes. The timeline is requested with `Accept: application/vnd.github+json`
+(PyGithub's own timeline call sends a preview media type). Anything unreadable becomes a note, and
+the approvals it would have carried count as absent: a needed step-up stays required.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from guard.doors.github_approvals import (
+    commit_delegators,
+    mark_retarget,
+    review_approvals,
+    timeline_evidence,
+)
+from guard.doors.github_event import GitHubContext
+from guard.model import Actor, Approval, Change
+from guard.policy import Policy
+
+if TYPE_CHECKING:
+    from github import Github
+
+JSON = "application/vnd.github+json"
+MAX_PAGES = 30
+_NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
+SOURCE = "github-api"
+
+
+def client(ctx: GitHubContext) -> Github:
+    from github import Auth, Github
+
+    # Few retries and a short timeout: an unreachable API must not hold a required check for minutes.
+    return Github(
+        base_url=ctx.api_url.rstrip("/"),
+        auth=Auth.Token(ctx.token or ""),
+        timeout=15,
+        retry=2,
+        per_page=100,
+        lazy=True,
+        user_agent="pipeline-guard",
+    )
+
+
+def describe(e: BaseException) -> str:
+    """One line for a failed API call (never the token, never a traceback)."""
+    from github import GithubException
+
+    if isinstance(e, GithubException):
+        msg = e.data.get("message") if isinstance(e.data, dict) else None
+        return f"HTTP {e.status}" + (f" {str(msg)[:160]}" if msg else "")
+    return f"{type(e).__name__}: {str(e)[:160]}"
+
+
+def get_json(gh: Github, path: str) -> Any:
+    _, data = gh.requester.requestJsonAndCheck("GET", path, headers={"Accept": JSON})
+    return data
+
+
+def get_all(gh: Github, path: str) -> list[Any]:
+    """Every page of a list endpoint, following the `Link: rel="next"` header."""
+    url: str | None = f"{path}?per_page=100"
+    out: list[Any] = []
+    for _ in range(MAX_PAGES):
+        if url is None:
+            break
+        headers, data = gh.requester.requestJsonAndCheck("GET", url, headers={"Accept": JSON})
+        if not isinstance(data, list):
+            raise ValueError(f"{path}: expected a list")
+        out.extend(data)
+        m = _NEXT.search(str(headers.get("link", "")))
+        url = m.group(1) if m else None
+    return out
+
+
+@dataclass
+class Gathered:
+    approvals: list[Approval] = field(default_factory=list)
+    delegators: list[Actor] = field(default_factory=list)
+    actors: list[Actor] = field(default_factory=list)  # verified actors the payload lacked
+    pr_head: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def step_up_labels(policy: Policy) -> set[str]:
+    names = set(policy.step_up.labels)
+    for rule in policy.rules:
+        if rule.step_up is not None:
+            names |= set(rule.step_up.labels)
+    return names
+
+
+def team_entries(policy: Policy) -> set[str]:
+    """`@org/team` entries the policy names as approvers."""
+    specs = [policy.step_up, *(r.step_up for r in policy.rules if r.step_up is not None)]
+    entries = {e for s in specs for e in s.from_} | set(policy.break_glass.allowed)
+    return {e for e in entries if e.startswith("@") and "/" in e}
+
+
+class Reader:
+    """One pull request's reviews, timeline, commits and approvers' access, read once each."""
+
+    def __init__(self, gh: Github, repository: str) -> None:
+        self.gh = gh
+        self.base = f"/repos/{repository}"
+        self._perm: dict[str, str | None] = {}
+
+    def permission(self, login: str) -> str | None:
+        key = login.lower()
+        if key not in self._perm:
+            data = get_json(self.gh, f"{self.base}/collaborators/{login}/permission")
+            role = data.get("role_name") if isinstance(data, dict) else None
+            perm = data.get("permission") if isinstance(data, dict) else None
+            self._perm[key] = role if role in ("admin", "maintain", "write", "triage", "read") else perm
+        return self._perm[key]
+
+    def teams(self, login: str, entries: set[str]) -> tuple[str, ...]:
+        found: list[str] = []
+        for entry in sorted(entries):
+            org, _, slug = entry[1:].partition("/")
+            try:
+                data = get_json(self.gh, f"/orgs/{org}/teams/{slug}/memberships/{login}")
+            except Exception:  # not a member (404) or not visible to this token: not counted
+                continue
+            if isinstance(data, dict) and data.get("state") == "active":
+                found.append(entry)
+        return tuple(found)
+
+
+def gather(
+    gh: Github,
+    ctx: GitHubContext,
+    number: int,
+    change: Change,
+    policy: Policy,
+    is_agent: Callable[[str, str | None, str | None], bool],
+    agent_commits: set[str],
+) -> Gathered:
+    """Approvals and delegators for PR `number`; each failed read is a note, never an exception."""
+    out = Gathered()
+    reader = Reader(gh, ctx.repository)
+    pull: dict[str, Any] = {}
+    try:
+        data = get_json(gh, f"{reader.base}/pulls/{number}")
+        pull = data if isinstance(data, dict) else {}
+    except Exception as e:
+        out.notes.append(f"could not read pull request #{number} ({describe(e)}): approvals count as absent")
+        return out
+    head = pull.get("head")
+    sha = head.get("sha") if isinstance(head, dict) else None
+    out.pr_head = sha if isinstance(sha, str) else None
+    user = pull.get("user")
+    if isinstance(user, dict) and isinstance(user.get("login"), str):
+        uid = user.get("id")
+        out.actors.append(
+            Actor(
+                user["login"],
+                "pr-author",
+                SOURCE,
+                id=str(uid) if uid is not None else None,
+                type=user.get("type"),
+            )
+        )
+    try:
+        out.approvals += review_approvals(get_all(gh, f"{reader.base}/pulls/{number}/reviews"))
+    except Exception as e:
+        out.notes.append(f"could not read reviews ({describe(e)}): review approvals count as absent")
+    try:
+        tl = timeline_evidence(
+            get_all(gh, f"{reader.base}/issues/{number}/timeline"),
+            step_up_labels(policy),
+            policy.break_glass.label,
+            is_agent,
+        )
+        out.approvals += tl.approvals  # the walk already dropped labels removed afterwards
+        out.delegators += tl.delegators
+        mark_retarget(out.approvals, tl.retargeted_at)
+    except Exception as e:
+        out.notes.append(f"could not read the timeline ({describe(e)}): labels and delegations are unknown")
+    logins: dict[str, str] = {}
+    try:
+        for c in get_all(gh, f"{reader.base}/pulls/{number}/commits"):
+            author = c.get("author") if isinstance(c, dict) else None
+            if isinstance(author, dict) and isinstance(author.get("login"), str):
+                logins[str(c.get("sha"))] = author["login"]
+    except Exception as e:
+        out.notes.append(
+            f"could not read the PR's commits ({describe(e)}): commit authors not mapped to logins"
+        )
+    out.delegators += commit_delegators(
+        change, agent_commits, logins, lambda login: not is_agent(login, None, None)
+    )
+    entries = team_entries(policy)
+    for appr in out.approvals:
+        try:
+            appr.permission = reader.permission(appr.approver)
+        except Exception as e:
+            out.notes.append(f"could not read {appr.approver}'s access ({describe(e)})")
+        if entries:
+            appr.teams = reader.teams(appr.approver, entries)
+    return out
