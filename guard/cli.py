@@ -239,6 +239,54 @@ def explain(**kw: Any) -> None:
     sys.exit(run_check(True, **kw))
 
 
+PRE_RECEIVE_EPILOG = """\b
+Exit codes (any non-zero rejects the push):
+  0  accepted (including warnings, and advisory mode)
+  1  rejected: a ref needs step-up or is blocked, or the time budget ran out (fail closed)
+  2  usage or configuration error (malformed stdin, invalid policy, missing allowed-signers file)
+  3  internal error: the guard fails closed
+"""
+
+
+@main.command("pre-receive", epilog=PRE_RECEIVE_EPILOG)
+@click.option("--repo", type=click.Path(file_okay=False), help="Repository (default: GIT_DIR, else cwd).")
+@click.option(
+    "--policy",
+    help="Server-side policy file (default: $PIPELINE_GUARD_POLICY, then git config pipeline-guard.policy, "
+    "then the built-in policy). Never read from the pushed commits.",
+)
+@click.option("--budget", type=click.FloatRange(min=0.1), help="Seconds (overrides server.budget_seconds).")
+@click.option(
+    "--audit-log",
+    envvar="PIPELINE_GUARD_AUDIT_LOG",
+    type=click.Path(dir_okay=False),
+    help="Append one JSON record per judged ref here (default: server.audit_log).",
+)
+@guarded
+def pre_receive(repo: str | None, policy: str | None, budget: float | None, audit_log: str | None) -> None:
+    """Judge a push on the server: a git pre-receive hook reading `<old> <new> <ref>` lines on stdin.
+
+    \b
+    Install (docs/prereceive.md): copy templates/pre-receive to hooks/pre-receive (plain git),
+    custom_hooks/pre-receive.d/ (GitLab) or a GHES pre-receive environment.
+    Every ref of the push is judged; the push is rejected as a whole if any ref is gated.
+    """
+    import os
+
+    from guard.budget import process_started
+    from guard.doors import prereceive
+
+    opts = prereceive.Options(repo=repo, policy=policy, budget=budget, audit_log=audit_log)
+    opts.started = process_started()
+    try:
+        code = prereceive.run(opts, sys.stdin, sys.stderr)
+    except GuardError as e:
+        if os.environ.get("GL_ID"):  # GitLab shows hook output only with this prefix
+            click.echo(f"GL-HOOK-ERR: pipeline-guard: error: {e}", err=True)
+        raise
+    sys.exit(code)
+
+
 @main.command()
 @click.option("--repo", type=click.Path(file_okay=False), help="Repository (default: current directory).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+
+from guard import budget
 from guard.checks import run_checks
 from guard.decide import decide
 from guard.identify import identify_change
@@ -16,9 +19,16 @@ def evaluate(
     *,
     policy_source: str = "builtin:default",
     notes: list[str] | None = None,
+    deadline: budget.Deadline | None = None,
 ) -> Decision:
-    identify_change(change, policy)
-    findings = run_checks(change, policy)
-    return decide(
-        change, policy, findings, mode, policy_source=policy_source, notes=[*(notes or []), *change.notes]
-    )
+    """With a `deadline`, every stage (and every loop that calls `budget.check()`) runs under it and
+    `BudgetExceeded` ends the evaluation once it has passed."""
+    with deadline.active() if deadline is not None else contextlib.nullcontext():
+        budget.check("identifying")
+        identify_change(change, policy)
+        budget.check("running checks")
+        findings = run_checks(change, policy)
+        budget.check("deciding")
+        return decide(
+            change, policy, findings, mode, policy_source=policy_source, notes=[*(notes or []), *change.notes]
+        )

@@ -22,6 +22,7 @@ from typing import IO, Any
 
 import git
 
+from guard import budget
 from guard.model import (
     ZERO_SHA,
     AddedLine,
@@ -95,7 +96,8 @@ def parse_raw_commit(record: bytes) -> Commit:
             continue
         key, _, value = line.partition(b" ")
         if key == b"commit":
-            sha = value.split()[0].decode("ascii", "replace") if value else ""
+            words = value.split()
+            sha = words[0].decode("ascii", "replace") if words else ""
         elif key == b"parent":
             parents.append(value.strip().decode("ascii", "replace"))
         elif key == b"author":
@@ -176,7 +178,9 @@ def _parse_patches(chunk: bytes, files: list[FileChange]) -> None:
     idx = -1
     line_no = 0
     in_hunk = False
-    for line in chunk.split(b"\n"):
+    for n, line in enumerate(chunk.split(b"\n")):
+        if not n & 0xFFF:
+            budget.check("reading the diff")
         if (
             line.startswith(b"diff --git ")
             or line.startswith(b"diff --cc ")
@@ -220,15 +224,23 @@ class GitRepo:
 
     # ----- plumbing -----
 
+    def proc(self, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+        """Run git with the inherited environment; killed when the active time budget runs out."""
+        try:
+            return subprocess.run(
+                ["git", *args],
+                cwd=self.path,
+                input=input,
+                capture_output=True,
+                env=None,  # inherit: quarantine variables must reach git
+                timeout=budget.timeout(),
+            )
+        except subprocess.TimeoutExpired:
+            raise budget.BudgetExceeded(f"time budget exhausted while running git {args[0]}") from None
+
     def run(self, *args: str, input: bytes | None = None, check: bool = True) -> bytes:
         """Run git with the inherited environment; bytes out."""
-        proc = subprocess.run(
-            ["git", *args],
-            cwd=self.path,
-            input=input,
-            capture_output=True,
-            env=None,  # inherit: quarantine variables must reach git
-        )
+        proc = self.proc(*args, input=input)
         if check and proc.returncode != 0:
             err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
             raise InternalError(f"git {args[0]} failed: {err[-1] if err else proc.returncode}")
@@ -240,13 +252,19 @@ class GitRepo:
         assert proc.stdout is not None
         buf = b""
         out: IO[bytes] = proc.stdout
-        while True:
-            block = out.read(1 << 16)
-            if not block:
-                break
-            buf += block
-            *records, buf = buf.split(b"\0")
-            yield from records
+        try:
+            while True:
+                budget.check(f"git {args[0]}")
+                block = out.read(1 << 16)
+                if not block:
+                    break
+                buf += block
+                *records, buf = buf.split(b"\0")
+                yield from records
+        except BaseException:  # budget exhausted or the consumer stopped: do not leave git running
+            proc.kill()
+            proc.wait()
+            raise
         if buf:
             yield buf
         err = proc.stderr.read() if proc.stderr else b""
@@ -354,8 +372,11 @@ class GitRepo:
         if pending:
             yield parse_raw_commit(pending)
 
-    def commit_files(self, revs: Sequence[str]) -> dict[str, list[FileChange]]:
-        """Each commit's own file changes (with added lines), in one `git log -p` pass."""
+    def commit_files(self, revs: Sequence[str], extra: Sequence[str] = ()) -> dict[str, list[FileChange]]:
+        """Each commit's own file changes (with added lines), in one `git log -p` pass.
+
+        `extra` are `git log` arguments placed before the revisions (like iter_commits' `extra`).
+        """
         args = [
             "log",
             "--format=%x01PGC%H",
@@ -364,6 +385,7 @@ class GitRepo:
             "-p",
             "--diff-merges=remerge",
             *DIFF_FLAGS,
+            *extra,
             "--end-of-options",
             *revs,
             "--",
@@ -374,6 +396,7 @@ class GitRepo:
         # always start with +, -, space or backslash, so file content cannot forge one.
         starts = [m.start() for m in re.finditer(rb"(?:^|\n)\x01PGC", data)]
         for i, s in enumerate(starts):
+            budget.check("reading commits")
             begin = s + (1 if data[s : s + 1] == b"\n" else 0)
             end = starts[i + 1] if i + 1 < len(starts) else len(data)
             block = data[begin:end]
@@ -443,6 +466,102 @@ class GitRepo:
         return Change(
             door=door, head=head_sha, base=base_sha, commits=commits, files=files, blobs=self, **fields
         )
+
+    def build_change_revs(
+        self,
+        revs: Sequence[str],
+        net_base: str | None,
+        head: str,
+        *,
+        door: str,
+        extra: Sequence[str] = (),
+        per_commit_files: bool = True,
+        **fields: Any,
+    ) -> Change:
+        """A Change for an explicit commit set: `git log` revisions (`[new, "^old"]`) and `extra`
+        arguments placed before them (`--end-of-options` protects `revs`, so pseudo-options go in
+        `extra`: `["--not", "--all", "--not"]` keeps only commits no ref reaches yet).
+
+        `commits` are exactly the commits selected (each with its own diff); `files` is the net diff
+        `net_base..head` (None: from the empty tree). `base` is `net_base`.
+        """
+        commits = list(self.iter_commits(revs, extra))
+        if per_commit_files and commits:
+            by_sha = self.commit_files(revs, extra)
+            for c in commits:
+                c.files = by_sha.get(c.sha, [])
+        files = self.diff(net_base or EMPTY_TREE, head)
+        return Change(door=door, head=head, base=net_base, commits=commits, files=files, blobs=self, **fields)
+
+    def boundary(self, revs: Sequence[str], extra: Sequence[str] = ()) -> tuple[int, list[str]]:
+        """(how many commits the revisions select, the commits just outside them that they build on),
+        from one `rev-list --boundary` (no diffs: cheap enough to decide whether to scan at all)."""
+        out = self.run("rev-list", "--boundary", *extra, "--end-of-options", *revs, "--").decode()
+        count, edge = 0, []
+        for line in out.split():
+            if line.startswith("-"):
+                edge.append(line[1:])
+            else:
+                count += 1
+        return count, edge
+
+    def ref_tips(self, prefix: str = "refs/heads/") -> dict[str, str]:
+        """Ref name -> the object it points to, for refs under `prefix` (as the hook sees them)."""
+        out = self.run("for-each-ref", "--format=%(objectname) %(refname)", prefix).decode()
+        return {name: sha for sha, _, name in (ln.partition(" ") for ln in out.splitlines()) if name}
+
+    def peel(self, sha: str) -> str | None:
+        """The commit an object id names (a commit, or a tag pointing at one); None otherwise."""
+        if not _SHA.match(sha):
+            return None
+        out = self.run(
+            "rev-parse", "--verify", "--quiet", "--end-of-options", f"{sha}^{{commit}}", check=False
+        )
+        return out.decode().strip() or None
+
+    def object_type(self, sha: str) -> str | None:
+        out = self.run("cat-file", "-t", sha, check=False) if _SHA.match(sha) else b""
+        return out.decode().strip() or None
+
+    def independent(self, shas: Sequence[str]) -> list[str]:
+        """The commits among `shas` that no other one of them reaches (`merge-base --independent`)."""
+        if len(shas) < 2:
+            return list(shas)
+        return self.run("merge-base", "--independent", *shas).decode().split()
+
+    def octopus_base(self, shas: Sequence[str]) -> str | None:
+        out = self.run("merge-base", "--octopus", *shas, check=False).decode().split()
+        return out[0] if out else None
+
+    def config_get(self, key: str) -> str | None:
+        """A git config value as git resolves it for this repository (system, global, repo)."""
+        out = self.run("config", "--get", key, check=False).decode().strip()
+        return out or None
+
+    def verify_signature(self, sha: str, allowed_signers: str | None) -> tuple[bool, str | None]:
+        """(git verified the signature as good and trusted, signer principal) for a commit or tag.
+
+        SSH signatures verify against `allowed_signers` (git's gpg.ssh.allowedSignersFile); GPG ones
+        against the keyring of the user running git, and count only when fully trusted.
+        """
+        pre = ["-c", f"gpg.ssh.allowedSignersFile={allowed_signers}"] if allowed_signers else []
+        kind = self.object_type(sha)
+        if kind == "commit":
+            out = self.run(*pre, "log", "-1", "--no-walk", "--format=%G?%x00%GS", sha, check=False)
+            status, _, signer = out.decode("utf-8", "replace").strip().partition("\0")
+            return status == "G" and bool(signer), signer or None
+        if kind != "tag":
+            return False, None
+        proc = self.proc(*pre, "verify-tag", "--raw", sha)
+        err = proc.stderr.decode("utf-8", "replace")
+        ssh = re.search(r'^Good "git" signature for (\S+) with ', err, re.M)
+        if ssh:
+            return proc.returncode == 0, ssh.group(1)
+        gpg = re.search(r"^\[GNUPG:\] GOODSIG \S+ (.+)$", err, re.M)
+        trusted = re.search(r"^\[GNUPG:\] TRUST_(FULLY|ULTIMATE)", err, re.M)
+        if gpg:
+            return proc.returncode == 0 and trusted is not None, gpg.group(1).strip()
+        return False, None
 
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"

@@ -194,11 +194,28 @@ class BreakGlassConfig(_Strict):
 
 
 class ServerConfig(_Strict):
-    budget_seconds: float = Field(4.0, gt=0, le=300)
-    on_timeout: Literal["reject", "warn-verified-humans"] = "reject"
-    allowed_signers: str | None = Field(None, description="git allowed-signers file of human keys")
-    push_option_approval: bool = Field(True, description="accept -o pipeline-guard.approve=<reason>")
+    """The pre-receive door (docs/prereceive.md)."""
+
+    budget_seconds: float = Field(
+        4.0, gt=0, le=300, description="time for the whole hook, start-up included (GHES allows 5 s)"
+    )
+    on_timeout: Literal["reject", "warn-verified-humans"] = Field(
+        "reject",
+        description="when the budget runs out: reject the push, or let a verified human pusher through "
+        "with a warning (never an agent pusher, never agent commits seen so far)",
+    )
+    allowed_signers: str | None = Field(
+        None,
+        description="git allowed-signers file of human SSH keys; a head commit or annotated tag signed by "
+        "one counts as step-up (default: git config gpg.ssh.allowedSignersFile, else signatures are off)",
+    )
+    push_option_approval: bool = Field(
+        False,
+        description="accept -o pipeline-guard.approve=<reason> from a verified human pusher. Off by "
+        "default: an agent running with the person's own credentials can type a push option",
+    )
     pusher_env: str | None = Field(None, description="plain git: variable that names the pusher")
+    audit_log: str | None = Field(None, description="append one JSON line per push to this file")
 
 
 class Policy(_Strict):
