@@ -246,6 +246,7 @@ _CODE_SUFFIXES = (
     ".groovy", ".vue", ".svelte",
 )  # fmt: skip
 _IDENT = re.compile(r"^[A-Za-z_$][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)*(?:\[[^\]]*\])?$")
+_REGEXISH = re.compile(r"\[[^\]]*\]|\(\?|\\[dwsSbB]|\{\d+(?:,\d*)?\}")  # a pattern, not a password
 _COMPARE_OPS = frozenset({"==", "===", "!=", "!=="})
 
 
@@ -253,7 +254,7 @@ def _assignment(m: re.Match[str], ctx: Ctx) -> Confidence | None:
     key, value, quote, op = m.group("key"), m.group("s"), m.group("q"), m.group("op").strip()
     if not secret_key_name(key):
         return None
-    if is_placeholder(value) or looks_like_reference(value):
+    if is_placeholder(value) or looks_like_reference(value) or _REGEXISH.search(value):
         return None
     if not quote:
         # Unquoted values in code are expressions (`password = user.password`); in config they are values.

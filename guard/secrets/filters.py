@@ -52,6 +52,7 @@ _PLACEHOLDER_WORDS = (
     "123456",
     "abcdef",
     "12345678",
+    "hunter2",
 )
 _REFERENCE = re.compile(
     r"""(?x)
