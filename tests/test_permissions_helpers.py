@@ -47,7 +47,10 @@ def _added(old: str | None, new: str) -> list[AddedLine]:
 
 
 def dict_change(
-    before: Files, after: Files, renames: dict[str, str] | None = None, ref_updates: list[RefUpdate] | None = None
+    before: Files,
+    after: Files,
+    renames: dict[str, str] | None = None,
+    ref_updates: list[RefUpdate] | None = None,
 ) -> Change:
     """base/head trees as dicts; `renames` maps new path -> old path."""
     renames = renames or {}
@@ -80,8 +83,13 @@ def dict_change(
     who = Person("Alice", "alice@example.com")
     commit = Commit("c" * 40, ("b" * 40,), who, who, 0, 0, "change", files=files)
     return Change(
-        door="local", head="c" * 40, base="b" * 40, commits=[commit], files=files,
-        ref_updates=ref_updates or [], blobs=blobs,
+        door="local",
+        head="c" * 40,
+        base="b" * 40,
+        commits=[commit],
+        files=files,
+        ref_updates=ref_updates or [],
+        blobs=blobs,
     )
 
 

@@ -619,7 +619,9 @@ class CiDiff:
     def base_workflow_perms(self, job: Job) -> Perms | None:
         """The workflow-level block the head job's workflow already had in the base, if any."""
         path = self.renames.get(job.path, job.path)
-        return next((b.perms for b in self.base.jobs if b.path == path and b.perms and b.perms.workflow_level), None)
+        return next(
+            (b.perms for b in self.base.jobs if b.path == path and b.perms and b.perms.workflow_level), None
+        )
 
     def counterpart(self, job: Job) -> Job | None:
         """The base job this head job was: same place, else (GitLab) same name, else a moved job."""
