@@ -91,7 +91,7 @@ def build_change(repo: GitRepo, p: Pipeline, notes: list[str], extra_ci: str | N
 def prepare(opts: CheckOptions, env: dict[str, str] | None = None) -> Prepared:
     env = dict(os.environ) if env is None else env
     p = read_pipeline(env)
-    repo = GitRepo(opts.repo or p.project_dir or ".")
+    repo = GitRepo(opts.repo)  # a job script starts in CI_PROJECT_DIR
     notes: list[str] = [f"GitLab {p.kind.replace('_', ' ')} pipeline ({p.source})"]
     change = build_change(repo, p, notes, env.get(EXTRA_CI_FILES))
     api = _api(p, env, notes)

@@ -49,7 +49,6 @@ class Pipeline:
     pipeline_created_at: str | None = None
     job_url: str | None = None
     config_path: str = DEFAULT_CONFIG
-    project_dir: str | None = None
 
 
 def _get(env: Mapping[str, str], name: str) -> str | None:
@@ -99,7 +98,6 @@ def read_pipeline(env: Mapping[str, str]) -> Pipeline:
         pipeline_created_at=_get(env, "CI_PIPELINE_CREATED_AT"),
         job_url=_get(env, "CI_JOB_URL"),
         config_path=_get(env, "CI_CONFIG_PATH") or DEFAULT_CONFIG,
-        project_dir=_get(env, "CI_PROJECT_DIR"),
     )
     iid_text = _get(env, "CI_MERGE_REQUEST_IID")
     if source == "merge_request_event" or iid_text:
