@@ -50,10 +50,13 @@ def client(ctx: GitHubContext) -> Github:
 def describe(e: BaseException) -> str:
     """One line for a failed API call (never the token, never a traceback)."""
     from github import GithubException
+    from requests.exceptions import ConnectionError, Timeout
 
     if isinstance(e, GithubException):
         msg = e.data.get("message") if isinstance(e.data, dict) else None
         return f"HTTP {e.status}" + (f" {str(msg)[:160]}" if msg else "")
+    if isinstance(e, (ConnectionError, Timeout)):
+        return f"the API is unreachable ({type(e).__name__})"
     return f"{type(e).__name__}: {str(e)[:160]}"
 
 

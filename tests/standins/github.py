@@ -66,7 +66,9 @@ def pull_request_event(
     return p
 
 
-def actions_env(tmp: Path, event: str, payload: dict[str, Any], workspace: Path, **extra: str) -> dict[str, str]:
+def actions_env(
+    tmp: Path, event: str, payload: dict[str, Any], workspace: Path, **extra: str
+) -> dict[str, str]:
     """The variables an Actions runner sets for one step, files included."""
     tmp.mkdir(parents=True, exist_ok=True)
     path = tmp / "event.json"
@@ -115,3 +117,28 @@ def fixture_scenario(name: str) -> list[dict[str, Any]]:
         pytest.fail(f"@octokit/fixtures scenario {name} is missing ({path}): run `bash .ci/run`")
     data: list[dict[str, Any]] = json.loads(path.read_text(encoding="utf-8"))
     return data
+
+
+WORKFLOW = (
+    "on: pull_request\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make test\n"
+)
+
+
+def pr_repos(
+    tmp: Path, message: str, files: dict[str, str | bytes], **commit: Any
+) -> tuple[Any, Path, str, str]:
+    """An `origin` with main and a PR branch `feature`, and a shallow clone of main as the workspace.
+
+    Returns (origin, workspace, base sha, head sha): the workspace lacks the PR head, as after a
+    default `actions/checkout` of another ref, so the door has to fetch it.
+    """
+    from gitutil import Repo, git
+
+    origin = Repo(tmp / "origin")
+    origin.commit("initial", files={"README.md": "hi\n", ".github/workflows/guard.yml": WORKFLOW})
+    base = origin.head()
+    origin.git("checkout", "-q", "-b", "feature")
+    head = origin.commit(message, files=files, **commit)
+    origin.git("checkout", "-q", "main")
+    git(tmp, "clone", "-q", "--depth=1", "--no-local", f"file://{origin.path}", "ws")
+    return origin, tmp / "ws", base, head
