@@ -214,8 +214,11 @@ def gather_approvals(
                         reason=f"signed {what} {obj[:12]}",
                     )
                 )
-            elif signer:
-                notes.append(f"the {what} {obj[:12]} is signed by {signer}, not by a key git verified")
+            else:
+                by = f" by {signer}" if signer else ""
+                notes.append(
+                    f"the {what} {obj[:12]} is signed{by}, but not with a key in the allowed signers"
+                )
     pusher = host.pusher
     for kind, option, enabled in (
         ("push-option", APPROVE_OPTION, policy.server.push_option_approval),
