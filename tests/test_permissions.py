@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import gc
+import json
 import time
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from gitutil import CLAUDE_TRAILER, Repo
 from test_permissions_helpers import POLICY, cases, dict_change, findings, triples
 
@@ -179,3 +183,67 @@ def test_deleted_workflow_and_submodule_are_quiet() -> None:
     change = dict_change({}, {})
     change.files.append(FileChange(".claude", "added", new_mode="160000", new_blob="e" * 40))
     assert findings(change) == []
+
+
+KEYS = st.sampled_from(
+    [
+        "on",
+        "permissions",
+        "jobs",
+        "steps",
+        "uses",
+        "run",
+        "with",
+        "runs-on",
+        "environment",
+        "secrets",
+        "if",
+        "rules",
+        "only",
+        "script",
+        "extends",
+        "include",
+        "id_tokens",
+        "release",
+        "when",
+        "image",
+        "name",
+        "tags",
+        "mcpServers",
+        "hooks",
+        "allow",
+        "deny",
+        "command",
+        "args",
+        "url",
+        "version",
+        "runs",
+        "local",
+        "push",
+    ]
+)
+LEAVES = st.one_of(
+    st.none(), st.booleans(), st.integers(-3, 3), st.sampled_from(["write", "read", "write-all", "x@v1"])
+)
+SHAPES = st.recursive(
+    LEAVES, lambda c: st.lists(c, max_size=3) | st.dictionaries(KEYS, c, max_size=4), max_leaves=25
+)
+PATHS = [
+    WF,
+    ".gitlab-ci.yml",
+    "action.yml",
+    ".claude/settings.json",
+    ".mcp.json",
+    "pyproject.toml",
+    "package.json",
+]
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(SHAPES, SHAPES, st.sampled_from(PATHS))
+def test_any_structure_is_judged_without_crashing(before: object, after: object, path: str) -> None:
+    """Odd but valid YAML/JSON in every CI, agent and manifest format: findings or nothing, never an exception."""
+    dump = json.dumps if path.endswith(".json") else yaml.safe_dump
+    change = dict_change({path: dump(before)}, {path: dump(after)})
+    for f in findings(change):
+        assert f.kind in ("permission", "release") and f.category and f.path in (path, None)
