@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from gitutil import CLAUDE_TRAILER, Repo
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from gitutil import CLAUDE_TRAILER, Repo
 from test_permissions_helpers import POLICY, cases, dict_change, findings, triples
 
 from guard.checks import permissions, run_checks
@@ -242,7 +242,7 @@ PATHS = [
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(SHAPES, SHAPES, st.sampled_from(PATHS))
 def test_any_structure_is_judged_without_crashing(before: object, after: object, path: str) -> None:
-    """Odd but valid YAML/JSON in every CI, agent and manifest format: findings or nothing, never an exception."""
+    """Odd but valid YAML/JSON in every CI, agent and manifest format: findings or nothing, never a crash."""
     dump = json.dumps if path.endswith(".json") else yaml.safe_dump
     change = dict_change({path: dump(before)}, {path: dump(after)})
     for f in findings(change):
