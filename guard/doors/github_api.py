@@ -30,6 +30,8 @@ JSON = "application/vnd.github+json"
 MAX_PAGES = 30
 _NEXT = re.compile(r'<([^>]+)>;\s*rel="next"')
 SOURCE = "github-api"
+# GitHub asks integrations to space out writes (secondary rate limits); reads go back to back.
+WRITE_INTERVAL = 1.0
 
 
 def client(ctx: GitHubContext) -> Github:
@@ -44,6 +46,8 @@ def client(ctx: GitHubContext) -> Github:
         per_page=100,
         lazy=True,
         user_agent="pipeline-guard",
+        seconds_between_requests=0.0,
+        seconds_between_writes=WRITE_INTERVAL,
     )
 
 

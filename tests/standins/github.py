@@ -142,3 +142,25 @@ def pr_repos(
     origin.git("checkout", "-q", "main")
     git(tmp, "clone", "-q", "--depth=1", "--no-local", f"file://{origin.path}", "ws")
     return origin, tmp / "ws", base, head
+
+
+@lru_cache(maxsize=1)
+def _spec() -> dict[str, Any]:
+    from standins.prism import SPEC
+
+    if not SPEC.is_file():
+        pytest.fail(f"GitHub's OpenAPI description is missing at {SPEC}: run `bash .ci/run`")
+    data: dict[str, Any] = json.loads(SPEC.read_text(encoding="utf-8"))
+    return data
+
+
+def api_example(template: str, method: str = "get", status: str = "200") -> Any:
+    """The example response GitHub's OpenAPI description gives for an operation (a deep copy)."""
+    from standins.prep_github_spec import _resolve
+
+    spec = _spec()
+    content = spec["paths"][template][method]["responses"][status]["content"]["application/json"]
+    ex = next(iter(content["examples"].values()))
+    if "$ref" in ex:
+        ex = _resolve(spec, ex["$ref"])
+    return copy.deepcopy(ex["value"])

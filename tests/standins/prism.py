@@ -99,10 +99,10 @@ class Recorder:
     """Every request PyGithub sends (through requests), with the answer's status."""
 
     sent: list[Sent] = field(default_factory=list)
-    prefer: dict[tuple[str, str], str] = field(default_factory=dict)  # (METHOD, path suffix) -> code
+    prefer: dict[tuple[str, str], str] = field(default_factory=dict)  # (METHOD, path part) -> code
 
     def calls(self, method: str, suffix: str = "") -> list[Sent]:
-        return [s for s in self.sent if s.method == method and s.url.split("?")[0].endswith(suffix)]
+        return [s for s in self.sent if s.method == method and suffix in s.url.split("?")[0]]
 
 
 @contextmanager
@@ -113,7 +113,7 @@ def recording(prefer: dict[tuple[str, str], str] | None = None) -> Iterator[Reco
     def send(self: requests.Session, request: requests.PreparedRequest, **kw: Any) -> requests.Response:
         path = (request.url or "").split("?")[0]
         for (method, suffix), code in rec.prefer.items():
-            if request.method == method and path.endswith(suffix):
+            if request.method == method and suffix in path:
                 request.headers["Prefer"] = f"code={code}"
         resp = original(self, request, **kw)
         body: Any = None
@@ -123,7 +123,9 @@ def recording(prefer: dict[tuple[str, str], str] | None = None) -> Iterator[Reco
                 body = json.loads(raw)
             except ValueError:
                 body = raw
-        rec.sent.append(Sent(request.method or "", request.url or "", dict(request.headers), body, resp.status_code))
+        rec.sent.append(
+            Sent(request.method or "", request.url or "", dict(request.headers), body, resp.status_code)
+        )
         return resp
 
     requests.Session.send = send  # type: ignore[method-assign]
