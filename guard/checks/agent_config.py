@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from guard.checks.changeio import Candidate, read_sides
+from guard.checks.changeio import Candidate, candidate, file_sides, truthy
 from guard.model import Change, FileChange
 from guard.safeyaml import DocumentError, load_json
 
@@ -74,10 +74,6 @@ def _leaves(value: Any, prefix: tuple[str, ...] = ()) -> Iterator[Leaf]:
         yield prefix, value
 
 
-def _truthy(v: Any) -> bool:
-    return v is True or (isinstance(v, str) and v.strip().lower() not in ("", "false", "off", "no", "0"))
-
-
 def _line_of(text: str, *needles: str) -> int | None:
     for needle in needles:
         i = text.find(needle)
@@ -125,8 +121,8 @@ def _server_summary(cfg: dict[str, Any]) -> str:
     return f"command `{cmd} {pkg}`" if pkg else f"command `{cmd}`"
 
 
-def _c(category: str, message: str, path: str, line: int | None, confidence: str = "high") -> Candidate:
-    return Candidate("permission", category, message, path, line, confidence)
+def _c(category: str, message: str, path: str, line: int | None) -> Candidate:
+    return candidate("permission", category, message, (path, line))
 
 
 def _leaf_category(keys: tuple[str, ...], value: Any) -> str | None:
@@ -138,13 +134,13 @@ def _leaf_category(keys: tuple[str, ...], value: Any) -> str | None:
     if low[0] == "hooks":
         return None
     if low[-1] in ("enableallprojectmcpservers", "enabledmcpjsonservers"):
-        return "mcp-server" if _truthy(value) else None
+        return "mcp-server" if truthy(value) else None
     if low[-1] == "defaultmode":
         return "auto-approve" if str(value).lower() in RISKY_MODES else None
     if any(_GRANT.match(k) for k in low):
         return "agent-tool-permission" if value not in (False, None, "") else None
     if any(_AUTO.search(k) for k in low):
-        return "auto-approve" if _truthy(value) else None
+        return "auto-approve" if truthy(value) else None
     return None
 
 
@@ -215,7 +211,7 @@ def _file_candidates(change: Change, f: FileChange) -> Iterator[Candidate]:
     is_json = _matches(path, JSON_CONFIGS)
     if not (is_json or _matches(path, TOML_CONFIGS) or COPILOT_SETUP.search(path)):
         return
-    sides = read_sides(change, f)
+    sides = file_sides(change, f)
     if sides.new is None:
         if f.new_blob is not None:
             yield _c("unparseable", f"agent configuration cannot be read: {sides.error}", path, None)

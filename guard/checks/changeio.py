@@ -76,6 +76,35 @@ def read_sides(change: Change, f: FileChange, max_bytes: int = MAX_FILE_BYTES) -
     return Sides(old, new, e2 or e1)
 
 
+def file_sides(change: Change, f: FileChange) -> Sides:
+    """Both sides of one changed file, read once per change whichever check asks first."""
+    table: dict[int, Sides] = per_change(change, "sides", dict)
+    if id(f) not in table:
+        table[id(f)] = read_sides(change, f)
+    return table[id(f)]
+
+
+def candidate(
+    kind: FindingKind,
+    category: str,
+    message: str,
+    loc: tuple[str, int | None] | None,
+    confidence: str = "high",
+    ref: str | None = None,
+) -> Candidate:
+    """A Candidate at (path, line), or about no file (ref updates)."""
+    return Candidate(
+        kind, category, message, loc[0] if loc else None, loc[1] if loc else None, confidence, ref
+    )
+
+
+def truthy(value: object) -> bool:
+    """YAML/JSON/action-input truthiness: `true`, a non-empty string, an expression ("${{ ... }}")."""
+    if isinstance(value, str):
+        return value.strip().lower() not in ("", "false", "0", "no", "off")
+    return value is True
+
+
 def old_path(f: FileChange) -> str:
     return f.old_path or f.path
 

@@ -18,8 +18,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from guard.checks.changeio import Sides, old_path, per_change, read_sides
-from guard.model import Change, FileChange
+from guard.checks.changeio import file_sides, old_path, per_change
+from guard.model import Change
 from guard.safeyaml import DocumentError, LineDict, LineList, load_yaml_all
 
 Loc = tuple[str, int]  # (path, 1-based line)
@@ -503,7 +503,7 @@ def _side_texts(change: Change, old: bool) -> tuple[dict[str, str], dict[str, st
     texts: dict[str, str] = {}
     errors: dict[str, str] = {}
     for f in change.files:
-        sides = _cached_sides(change, f)
+        sides = file_sides(change, f)
         path = old_path(f) if old else f.path
         text = sides.old if old else sides.new
         if text is not None:
@@ -511,13 +511,6 @@ def _side_texts(change: Change, old: bool) -> tuple[dict[str, str], dict[str, st
         elif (f.old_blob if old else f.new_blob) is not None and sides.error:
             errors[path] = sides.error
     return texts, errors
-
-
-def _cached_sides(change: Change, f: FileChange) -> Sides:
-    table: dict[int, Sides] = per_change(change, "sides", dict)
-    if id(f) not in table:
-        table[id(f)] = read_sides(change, f)
-    return table[id(f)]
 
 
 def _defined_vars(doc: Any) -> set[str]:
@@ -646,8 +639,3 @@ def ci_diff(change: Change) -> CiDiff:
         return CiDiff(build_side(change, old=True), build_side(change, old=False), renames)
 
     return per_change(change, "ci_diff", compute)
-
-
-def file_sides(change: Change, f: FileChange) -> Sides:
-    """Both sides of one changed file, read once per change."""
-    return _cached_sides(change, f)

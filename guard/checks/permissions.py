@@ -21,7 +21,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 from guard.checks.agent_config import agent_candidates
-from guard.checks.changeio import Candidate, per_change, to_findings
+from guard.checks.changeio import Candidate, candidate, per_change, to_findings
 from guard.checks.ci_model import CiDiff, CiSide, Job, Loc, Perms, ci_diff
 from guard.checks.release_steps import classify, production_like
 from guard.model import Change, Finding
@@ -50,9 +50,7 @@ _JOB_TOKEN = re.compile(r"\bCI_JOB_TOKEN\b")
 
 
 def _c(category: str, message: str, loc: Loc | None, confidence: str = "high") -> Candidate:
-    return Candidate(
-        "permission", category, message, loc[0] if loc else None, loc[1] if loc else None, confidence
-    )
+    return candidate("permission", category, message, loc, confidence)
 
 
 # ----- GitHub permissions blocks -----

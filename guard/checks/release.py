@@ -16,8 +16,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from guard.checks.changeio import Candidate, glob_match, old_path, per_change, to_findings
-from guard.checks.ci_model import Job, Loc, ci_diff, file_sides, norm
+from guard.checks.changeio import (
+    Candidate,
+    candidate,
+    file_sides,
+    glob_match,
+    old_path,
+    per_change,
+    to_findings,
+)
+from guard.checks.ci_model import Job, Loc, ci_diff, norm
 from guard.checks.release_steps import classify, production_like
 from guard.checks.versions import CHANGELOG, changelog_releases, own_version
 from guard.model import Change, Finding
@@ -31,9 +39,7 @@ PRERELEASE = ("dev", "snapshot", "alpha", "beta", "rc", "pre")
 def _c(
     category: str, message: str, loc: Loc | None, confidence: str = "high", ref: str | None = None
 ) -> Candidate:
-    return Candidate(
-        "release", category, message, loc[0] if loc else None, loc[1] if loc else None, confidence, ref
-    )
+    return candidate("release", category, message, loc, confidence, ref)
 
 
 # ----- refs (supplied by the door) -----

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from guard.checks.changeio import truthy
 from guard.checks.ci_model import Command
 
 # Shell lines. Labels name the tool in findings ("npm publish").
@@ -119,11 +120,6 @@ _SHELL_RE = tuple((c, label, re.compile(rx)) for c, label, rx in _SHELL)
 _ACTION_RE = tuple((c, label, re.compile(rx, re.IGNORECASE)) for c, label, rx in _ACTIONS)
 
 
-def _truthy(value: str) -> bool:
-    v = value.strip().lower()
-    return v not in ("", "false", "0", "no", "off")
-
-
 def classify(cmd: Command) -> list[tuple[str, str]]:
     """(category, label) of each release-boundary action this command performs."""
     if _REHEARSAL.search(cmd.text):
@@ -131,11 +127,11 @@ def classify(cmd: Command) -> list[tuple[str, str]]:
     action = cmd.action
     if action is not None:
         inputs = dict(cmd.with_)
-        if any(_REHEARSAL.search(v) for v in inputs.values()) or _truthy(inputs.get("dry-run", "")):
+        if any(_REHEARSAL.search(v) for v in inputs.values()) or truthy(inputs.get("dry-run", "")):
             return []
         if action == "docker/build-push-action":
             return (
-                [("publish-step", "docker/build-push-action push")] if _truthy(inputs.get("push", "")) else []
+                [("publish-step", "docker/build-push-action push")] if truthy(inputs.get("push", "")) else []
             )
         if action == "changesets/action":
             return [("publish-step", "changesets publish")] if inputs.get("publish") else []
