@@ -190,3 +190,16 @@ def test_guard_files_follow_local_includes_and_extra_files(feature: Repo) -> Non
     assert prepared.change.guard_files == (
         ".gitlab-ci.yml", "ci/guard.yml", "ci/more.yml", "ci/deep.yml", "ops/guard.sh", "ci/extra.yml",
     )  # fmt: skip
+
+
+def test_a_component_from_this_project_is_a_guard_file(feature: Repo) -> None:
+    ci = "include:\n  - component: $CI_SERVER_FQDN/$CI_PROJECT_PATH/pipeline-guard@main\n"
+    head = feature.commit("ci", files={".gitlab-ci.yml": ci})
+    env = {
+        "GITLAB_CI": "true",
+        "CI_COMMIT_SHA": head,
+        "CI_COMMIT_BRANCH": "feature",
+        "CI_PROJECT_PATH": "acme/widget",
+    }
+    prepared = prepare(CheckOptions(repo=str(feature.path)), env)
+    assert "templates/pipeline-guard.yml" in prepared.change.guard_files
