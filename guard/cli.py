@@ -199,7 +199,14 @@ def run_check(explain: bool, **kw: Any) -> int:
     notes = list(prepared.notes)
     if refused:
         notes.append(refused)
-    decision = evaluate(prepared.change, trusted.policy, mode, policy_source=trusted.source, notes=notes)
+    decision = evaluate(
+        prepared.change,
+        trusted.policy,
+        mode,
+        policy_source=trusted.source,
+        notes=notes,
+        baseline=trusted.baseline,
+    )
     if audit_log:  # before any output: a decision that cannot be recorded fails closed
         from guard.audit import append, build_record
 

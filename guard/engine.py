@@ -20,9 +20,15 @@ def evaluate(
     policy_source: str = "builtin:default",
     notes: list[str] | None = None,
     deadline: budget.Deadline | None = None,
+    baseline: tuple[str, str] | None = None,
 ) -> Decision:
     """With a `deadline`, every stage (and every loop that calls `budget.check()`) runs under it and
-    `BudgetExceeded` ends the evaluation once it has passed."""
+    `BudgetExceeded` ends the evaluation once it has passed. `baseline` is (text, where) of the
+    secret baseline as read at the trusted ref (see trusted.py); never read from the change."""
+    if baseline is not None:
+        from guard.checks.secrets import set_trusted_baseline
+
+        set_trusted_baseline(change, baseline[0], where=baseline[1])
     with deadline.active() if deadline is not None else contextlib.nullcontext():
         budget.check("identifying")
         identify_change(change, policy)

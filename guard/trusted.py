@@ -23,6 +23,7 @@ class TrustedPolicy:
     source: str  # "builtin:default", ".pipeline-guard.yml@<sha>", or a server-side file path
     ref: str | None  # the trusted commit the policy was read at
     notes: list[str] = field(default_factory=list)
+    baseline: tuple[str, str] | None = None  # (text, where) of the secret baseline at the trusted ref
 
 
 def _refs_containing(repo: GitRepo, sha: str) -> list[str]:
@@ -76,6 +77,28 @@ def resolve_trusted_ref(
     return None, notes
 
 
+def _with_baseline(repo: GitRepo, tp: TrustedPolicy, policy_dir: Path | None = None) -> TrustedPolicy:
+    """Read the policy's secret baseline from the same trusted place as the policy itself."""
+    name = tp.policy.secrets.baseline
+    if not name:
+        return tp
+    data: bytes | None = None
+    if policy_dir is not None:  # a server-side policy: its baseline lies beside it on disk
+        path = policy_dir / name
+        data = path.read_bytes() if path.is_file() else None
+        where = str(path)
+    elif tp.ref is not None:
+        data = repo.read_file_at(tp.ref, name, max_bytes=20_000_000)
+        where = f"{name}@{tp.ref[:12]}"
+    else:
+        where = name
+    if data is None:
+        tp.notes.append(f"secret baseline {name} not found at the trusted ref: not applied")
+        return tp
+    tp.baseline = (data.decode("utf-8", "replace"), where)
+    return tp
+
+
 def load_trusted_policy(
     repo: GitRepo,
     base: str | None,
@@ -93,7 +116,7 @@ def load_trusted_policy(
         p = Path(policy_path)
         inside = _repo_relative(repo, p)
         if inside is None:
-            return TrustedPolicy(load_policy_file(p), str(p), None)
+            return _with_baseline(repo, TrustedPolicy(load_policy_file(p), str(p), None), p.resolve().parent)
         names: tuple[str, ...] = (inside,)
     else:
         names = POLICY_FILES
@@ -114,7 +137,7 @@ def load_trusted_policy(
             return data.decode("utf-8", "replace") if data is not None else None
 
         policy = build_policy(raw.decode("utf-8", "replace"), where, rel)
-        return TrustedPolicy(policy, where, ref, notes)
+        return _with_baseline(repo, TrustedPolicy(policy, where, ref, notes))
     if policy_path:
         raise UsageError(f"policy file {policy_path} does not exist at the trusted ref {ref[:12]}")
     return TrustedPolicy(builtin_policy(), "builtin:default", ref, notes)
