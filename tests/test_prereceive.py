@@ -441,3 +441,17 @@ def test_malformed_input_is_a_usage_error(setup: tuple[Server, Repo]) -> None:
     assert proc.returncode == 2
     assert "stdin:1: expected '<old> <new> <ref>'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize("setup", [AGENT_ACCOUNTS], indirect=True, ids=["agent-accounts"])
+def test_break_glass_push_option_is_loud_and_refused_from_agents(setup: tuple[Server, Repo]) -> None:
+    server, work = setup
+    work.commit(AGENT_MSG, files={".github/workflows/ci.yml": WORKFLOW})
+    option = ("pipeline-guard.break-glass=prod outage, fixing the deploy job",)
+    code, out = push(work, str(server.path), "main", options=option, env={"GL_USERNAME": "claude-bot"})
+    assert code != 0
+    assert "approval by claude-bot (break-glass) not counted: break-glass is never honoured" in out
+    code, out = push(work, str(server.path), "main", options=option, env={"GL_USERNAME": "alice"})
+    assert code == 0, out
+    assert "BREAK-GLASS by alice (recorded): prod outage, fixing the deploy job" in out
+    assert server.records()[-1]["approvals"]["break_glass"]["approver"] == "alice"  # type: ignore[index]

@@ -237,6 +237,7 @@ def gather_approvals(
                     approver=pusher.login,
                     approver_id=pusher.id,
                     approver_type=pusher.type,
+                    permission="write",  # the host authenticated this push: the pusher may write
                     kind=kind,
                     source=SOURCE,
                     head_sha=change.head,
