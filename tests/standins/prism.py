@@ -11,8 +11,10 @@ from __future__ import annotations
 import atexit
 import json
 import os
+import shutil
 import socket
 import subprocess
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,8 +65,8 @@ def prism() -> Prism:
         pytest.fail(f"prism is not installed at {bin_}: run `bash .ci/run`")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    work = Path(os.environ.get("PG_PRISM_DIR", "/tmp")) / f"pg-prism-{os.getpid()}"
-    work.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="pg-prism-"))
+    atexit.register(shutil.rmtree, work, True)  # registered first: runs after terminate
     keep = [ln.strip() for ln in (HERE / "gh_paths.txt").read_text().splitlines() if ln.strip()]
     spec = prepare(json.loads(spec_src.read_text(encoding="utf-8")), keep, url)
     (work / "gh.json").write_text(json.dumps(spec), encoding="utf-8")
