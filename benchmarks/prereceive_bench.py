@@ -126,8 +126,10 @@ def scenario(
     try:
         shutil.copytree(work / name, files / name)
         ds = shutil.which("detect-secrets", path=str(Path(sys.executable).parent)) or "detect-secrets"
+        # Run from the copy itself: inside another git repository's work tree (e.g. this checkout)
+        # detect-secrets silently scans nothing outside it, even with --all-files.
         scan = timed(
-            lambda: subprocess.run([ds, "scan", "--all-files", str(files)], capture_output=True), runs
+            lambda: subprocess.run([ds, "scan", "--all-files", "."], cwd=files, capture_output=True), runs
         )
     finally:
         shutil.rmtree(files)
