@@ -8,7 +8,7 @@ reserved for the policy, where validation errors matter.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Protocol
+from typing import Literal, NamedTuple, Protocol
 
 IdentityKind = Literal["human", "agent", "automation", "unknown"]
 FindingKind = Literal["path", "secret", "permission", "release", "identity"]
@@ -90,8 +90,9 @@ class Identity:
 UNKNOWN = Identity("unknown")
 
 
-@dataclass(frozen=True)
-class AddedLine:
+class AddedLine(NamedTuple):
+    """One added line. A tuple: a 100k-line diff holds hundreds of thousands of these."""
+
     number: int  # 1-based line number in the new version of the file
     text: str  # decoded with errors="replace"; never the raw bytes
 
