@@ -14,6 +14,7 @@ are diffed with `--diff-merges=remerge`: what the merge itself added beyond the 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -303,10 +304,8 @@ class GitRepo:
         self._cat.close()
 
     def __del__(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # interpreter shutdown: nothing left to tidy
             self._cat.close()
-        except Exception:
-            pass
 
     # ----- plumbing -----
 
