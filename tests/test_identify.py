@@ -252,7 +252,7 @@ def test_no_usable_data_is_unknown() -> None:
         ("dependabot[bot]", "49699333", "Bot", "automation:dependabot"),
         ("github-actions[bot]", "41898282", "Bot", "automation:github-actions"),
         ("some-app[bot]", "1", "Bot", "automation:some-app"),
-        ("project_42_bot_1a2b3c", "77", "User", "automation:gitlab-project-bot"),
+        ("project_42_bot_1a2b3c", "77", "User", "agent:gitlab-access-token"),
         ("octocat", "583231", "User", "human"),
         ("", None, None, "unknown"),
     ],
