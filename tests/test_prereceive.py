@@ -274,6 +274,20 @@ def test_force_push(setup: tuple[Server, Repo]) -> None:
     assert server.records()[-1]["ref_updates"][0]["forced"] is True  # type: ignore[index]
 
 
+@pytest.mark.parametrize("setup", [AGENT_ACCOUNTS], indirect=True, ids=["agent-accounts"])
+def test_agent_force_push_to_main_is_rejected(setup: tuple[Server, Repo]) -> None:
+    server, work = setup
+    person = {"GL_USERNAME": "alice", "GL_ID": "user-1"}
+    work.commit("more", files={"docs/m.md": "m\n"})
+    assert push(work, str(server.path), "main", env=person)[0] == 0
+    before = server.ref("refs/heads/main")
+    work.git("reset", "-q", "--hard", "HEAD~1")  # rewrite main's history, no new content
+    code, out = push(work, str(server.path), "+main", env={"GL_USERNAME": "claude-bot", "GL_ID": "user-9"})
+    assert code != 0
+    assert "protected branch `main` force-pushed" in out
+    assert server.ref("refs/heads/main") == before
+
+
 # ----- secrets -----
 
 

@@ -168,3 +168,14 @@ def test_version_moved_to_a_new_manifest_with_a_new_value_is_a_bump() -> None:
 def test_new_package_in_a_monorepo_is_not_a_bump() -> None:
     change = dict_change({}, {"packages/new/package.json": '{"name": "new", "version": "0.0.1"}'})
     assert findings(change, "release") == []
+
+
+def test_force_push_of_a_protected_branch() -> None:
+    got = ref_findings(
+        RefUpdate("refs/heads/main", A, B, forced=True),
+        RefUpdate("refs/heads/main", A, B, forced=False),  # fast-forward: nothing
+        RefUpdate("refs/heads/feature/x", A, B, forced=True),  # feature branches are rewritten routinely
+    )
+    assert len(got) == 1
+    ((category, message),) = got
+    assert category == "force-push" and "`main` force-pushed" in message

@@ -1,7 +1,7 @@
 """Release-boundary rules: tags, release branches, version bumps, changelog releases, and publish or
 deploy steps newly added (or re-enabled, or un-gated) in CI.
 
-Categories: tag-created, tag-deleted, tag-moved, release-branch-push, protected-branch-deleted,
+Categories: tag-created, tag-deleted, tag-moved, release-branch-push, protected-branch-deleted, force-push,
 version-bump, changelog-release, publish-step, deploy-step, tag-push-step, release-keyword,
 manual-gate-removed, tag-trigger, schedule-trigger.
 
@@ -69,6 +69,15 @@ def ref_candidates(change: Change, rule: Rule, policy: Policy | Any) -> Iterator
             elif release and not u.deleted:
                 verb = "created" if u.created else "force-pushed" if u.forced else "pushed"
                 yield _c("release-branch-push", f"release branch `{name}` {verb}", None, ref=u.ref)
+            elif u.forced and (glob_match(name, protected) or name == default):
+                # Rewriting a protected branch's history (feature branches are rewritten routinely).
+                yield _c(
+                    "force-push",
+                    f"protected branch `{name}` force-pushed ({u.old[:12]} is no longer "
+                    f"an ancestor of {u.new[:12]})",
+                    None,
+                    ref=u.ref,
+                )
 
 
 # ----- manifests and changelogs -----
