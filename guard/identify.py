@@ -26,6 +26,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from guard import budget
 from guard.model import (
     Actor,
     Approval,
@@ -638,7 +639,9 @@ def identify_change(change: Change, policy: Policy) -> None:
     # Who pushed / opened / ran it, as the platform vouches (the delegating person is not the maker).
     deciding = [a for a in change.actors if a.verified and a.role != "delegator"]
     agent_actors = [a for a in deciding if a.identity.kind == "agent"]
-    for c in change.commits:
+    for n, c in enumerate(change.commits):
+        if not n & 0xFF:
+            budget.check("identifying commits")
         ident = identify_commit(c, fp, change.source_ref)
         extra = [
             _actor_evidence(a)

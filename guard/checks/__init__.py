@@ -14,6 +14,7 @@ import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from guard import budget
 from guard.model import Change, Finding, Identity
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ def rule_targets(rule: Rule, change: Change) -> bool:
 def run_checks(change: Change, policy: Policy) -> list[Finding]:
     findings: list[Finding] = []
     for rule in policy.active_rules():
+        budget.check(f"checking rule {rule.id}")
         if not rule_targets(rule, change):
             continue
         found = [f for fn in checks_for(rule.kind) for f in fn(change, rule, policy)]

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Literal
 
 import pathspec
 
+from guard import budget
 from guard.model import Action, Change, FileChange, Finding
 from guard.secrets.baseline import load_baseline
 from guard.secrets.detectors import BY_NAME, CONFIDENCE_RANK
@@ -144,6 +145,7 @@ def _scan_files(
 ) -> list[SecretRecord]:
     out: list[SecretRecord] = []
     for f in files:
+        budget.check("scanning for secrets")
         shown = f.path
         if f.status in ("added", "renamed", "copied"):
             named = [Hit(h.detector, h.value, 0, h.confidence) for h in scan_text(f.path, f.path)]
