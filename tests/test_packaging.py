@@ -45,3 +45,13 @@ def test_wheel_ships_rules_and_installed_code_finds_them(tmp_path: Path) -> None
     rules_dir, count, fps = run.stdout.split()
     assert Path(rules_dir) == site / "guard" / "rules"
     assert int(count) > 5 and fps == "True"
+
+
+def test_readme_opens_with_the_two_commands_ci_runs() -> None:
+    readme = (ROOT / "README.md").read_text().splitlines()
+    fence = readme.index("```sh")
+    install, tests = readme[fence + 1], readme[fence + 2]
+    assert "pip install ." in install and install.endswith("pipeline-guard check")
+    assert tests.startswith("bash .ci/run") and ".venv/bin/python -m pytest" in tests
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "\n.venv/bin/python -m pytest" in ci  # the very command the README names
