@@ -394,5 +394,111 @@ def audit_query(
         click.echo(f"{len(found)} record(s)")
 
 
+DOCTOR_EPILOG = """\b
+Exit codes:
+  0  every check ok
+  1  some check warns or could not be verified (never silently green)
+  2  usage error (bad flag, no token, unknown repository, token rejected)
+  3  internal error (the API unreachable, an unexpected answer)
+"""
+
+
+@main.command(epilog=DOCTOR_EPILOG)
+@click.option(
+    "--repo",
+    "repo",
+    metavar="OWNER/NAME",
+    help="Repository or GitLab project path (default: GITHUB_REPOSITORY / CI_PROJECT_PATH).",
+)
+@click.option(
+    "--platform", type=click.Choice(["github", "gitlab"]), help="Default: gitlab in GitLab CI, else github."
+)
+@click.option(
+    "--token-env",
+    metavar="VAR",
+    help="Environment variable holding the token "
+    "(default: GITHUB_TOKEN; GitLab: PIPELINE_GUARD_GITLAB_TOKEN).",
+)
+@click.option(
+    "--api-url",
+    metavar="URL",
+    help="API base (default: GITHUB_API_URL or https://api.github.com; "
+    "GitLab: CI_SERVER_URL or https://gitlab.com).",
+)
+@click.option(
+    "--check-name",
+    default="pipeline-guard",
+    show_default=True,
+    help="The guard's status check name as branch protection / rulesets require it.",
+)
+@click.option(
+    "--app-id",
+    type=int,
+    help="GitHub: the app the required check must come from (default: any app; GitHub Actions is 15368).",
+)
+@click.option(
+    "--environment",
+    "environments",
+    multiple=True,
+    metavar="NAME",
+    help="An environment your workflows deploy to: warn when it does not exist (repeatable).",
+)
+@click.option(
+    "--policy",
+    type=click.Path(dir_okay=False),
+    help="Policy file whose identity.accounts name your own agent accounts and apps.",
+)
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@guarded
+def doctor(
+    repo: str | None,
+    platform: str | None,
+    token_env: str | None,
+    api_url: str | None,
+    check_name: str,
+    app_id: int | None,
+    environments: tuple[str, ...],
+    policy: str | None,
+    fmt: str,
+) -> None:
+    """Preflight: warn about platform settings that quietly undo the guard (read-only).
+
+    \b
+    Examples:
+      pipeline-guard doctor --repo acme/widget --token-env ADMIN_READ_TOKEN
+      pipeline-guard doctor --platform gitlab --repo group/project --environment production
+    A setting the token may not read is reported as "could not verify: needs <permission>".
+    """
+    import os
+
+    from guard.doctor import Options, exit_code, render_json, render_text
+    from guard.identify import load_fingerprints
+    from guard.model import UsageError
+    from guard.policy import builtin_policy, load_policy_file
+
+    env = os.environ
+    plat = platform or ("gitlab" if env.get("GITLAB_CI") else "github")
+    gitlab = plat == "gitlab"
+    name = repo or env.get("CI_PROJECT_PATH" if gitlab else "GITHUB_REPOSITORY") or ""
+    if not name or (not gitlab and name.count("/") != 1):
+        raise UsageError("expected OWNER/NAME" if not gitlab else "expected a project path", where="--repo")
+    var = token_env or ("PIPELINE_GUARD_GITLAB_TOKEN" if gitlab else "GITHUB_TOKEN")
+    token = env.get(var, "").strip()
+    if not token:
+        raise UsageError(f"no token in ${var}", where="--token-env")
+    default_url = (
+        (env.get("CI_SERVER_URL") or "https://gitlab.com")
+        if gitlab
+        else (env.get("GITHUB_API_URL") or "https://api.github.com")
+    )
+    opts = Options(name, token, api_url or default_url, check_name, environments, app_id, {"token_env": var})
+    fp = load_fingerprints(load_policy_file(policy) if policy else builtin_policy())
+    door = importlib.import_module(f"guard.doors.{plat}_doctor")
+    results = door.run(opts, fp)
+    render = render_json if fmt == "json" else render_text
+    click.echo(render(results, plat, name), nl=False)
+    sys.exit(exit_code(results))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
