@@ -18,7 +18,7 @@ import contextlib
 import os
 import re
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -122,39 +122,86 @@ def parse_raw_commit(record: bytes) -> Commit:
 
 
 class _Reader:
-    """Sequential reader over a byte buffer of `--raw -z -p` output."""
+    """Sequential reads of `--raw -z -p` output: NUL-delimited raw fields, then newline-delimited
+    patch lines. Works over bytes or a pipe, holding only what has not been consumed yet (a big
+    diff is parsed as it arrives); a very long line is read in growing blocks, so it costs linear
+    time in both copying and searching."""
 
-    def __init__(self, data: bytes) -> None:
-        self.data = data
+    def __init__(self, data: bytes = b"", stream: IO[bytes] | None = None) -> None:
+        self.buf = data
         self.pos = 0
+        self.stream = stream
 
-    def until(self, sep: bytes) -> bytes:
-        i = self.data.find(sep, self.pos)
-        if i < 0:
-            i = len(self.data)
-        out = self.data[self.pos : i]
-        self.pos = i + len(sep)
-        return out
+    def _more(self) -> bool:
+        if self.stream is None:
+            return False
+        budget.check("reading git output")
+        block = self.stream.read(max(1 << 16, len(self.buf) - self.pos))
+        if not block:
+            self.stream = None
+            return False
+        self.buf = self.buf[self.pos :] + block
+        self.pos = 0
+        return True
 
-    def peek(self, n: int = 1) -> bytes:
-        return self.data[self.pos : self.pos + n]
+    def peek(self) -> bytes:
+        while self.pos >= len(self.buf):
+            if not self._more():
+                return b""
+        return self.buf[self.pos : self.pos + 1]
 
-    def done(self) -> bool:
-        return self.pos >= len(self.data)
+    def skip(self) -> None:
+        self.pos += 1
+
+    def until(self, sep: bytes) -> bytes | None:
+        """Up to the next `sep` (consumed); the rest at the end; None when nothing is left."""
+        searched = self.pos
+        while True:
+            i = self.buf.find(sep, searched)
+            if i >= 0:
+                out = self.buf[self.pos : i]
+                self.pos = i + len(sep)
+                return out
+            searched = max(self.pos, len(self.buf) - len(sep) + 1)
+            offset = self.pos
+            if not self._more():
+                if self.pos >= len(self.buf):
+                    return None
+                out = self.buf[self.pos :]
+                self.pos = len(self.buf)
+                return out
+            searched -= offset  # the buffer was rebased to the old position
+
+    def lines(self, stop: bytes | None = None) -> Iterator[bytes]:
+        """Lines (without the newline) up to a line starting with `stop`, which is left unread."""
+        while True:
+            # A marker can only start a line: patch content starts with +, -, space or backslash.
+            if stop is not None and self._fill_to(len(stop)) and self.buf.startswith(stop, self.pos):
+                return
+            line = self.until(b"\n")
+            if line is None:
+                return
+            yield line
+
+    def _fill_to(self, n: int) -> bool:
+        while len(self.buf) - self.pos < n:
+            if not self._more():
+                return False
+        return True
 
 
 def _parse_raw_entries(r: _Reader) -> list[FileChange]:
     files: list[FileChange] = []
     while r.peek() == b"\n":
-        r.pos += 1
+        r.skip()
     while r.peek() == b":":
-        meta = r.until(b"\0")[1:].split(b" ")
+        meta = (r.until(b"\0") or b"")[1:].split(b" ")
         if len(meta) < 5:
             raise InternalError(f"unexpected git raw diff entry {meta!r}")
         old_mode, new_mode, old_sha, new_sha, status = (m.decode("ascii", "replace") for m in meta[:5])
         letter = status[:1]
-        p1 = decode_path(r.until(b"\0"))
-        p2 = decode_path(r.until(b"\0")) if letter in ("R", "C") else None
+        p1 = decode_path(r.until(b"\0") or b"")
+        p2 = decode_path(r.until(b"\0") or b"") if letter in ("R", "C") else None
         fstatus = _STATUS.get(letter, "modified")
         files.append(
             FileChange(
@@ -169,11 +216,11 @@ def _parse_raw_entries(r: _Reader) -> list[FileChange]:
             )
         )
     if r.peek() == b"\0":
-        r.pos += 1
+        r.skip()
     return files
 
 
-def _parse_patches(chunk: bytes, files: list[FileChange]) -> None:
+def _parse_patches(lines: Iterable[bytes], files: list[FileChange]) -> None:
     """Fill added lines/binary flags; patch sections come in the same order as the raw entries.
 
     The hottest loop of a big diff: dispatch on the first byte, locals bound once per file."""
@@ -186,7 +233,7 @@ def _parse_patches(chunk: bytes, files: list[FileChange]) -> None:
     in_hunk = False
     hunk = _HUNK.match
     check = budget.check
-    for n, line in enumerate(chunk.split(b"\n")):
+    for n, line in enumerate(lines):
         if not n & 0xFFF:
             check("reading the diff")
         c = line[:1]
@@ -470,33 +517,46 @@ class GitRepo:
             *revs,
             "--",
         ]
-        data = self.run(*args)
         out: dict[str, list[FileChange]] = {}
-        # A marker is recognised only at the start of the output or of a line: patch content lines
-        # always start with +, -, space or backslash, so file content cannot forge one.
-        starts = [m.start() for m in re.finditer(rb"(?:^|\n)\x01PGC", data)]
-        for i, s in enumerate(starts):
-            budget.check("reading commits")
-            begin = s + (1 if data[s : s + 1] == b"\n" else 0)
-            end = starts[i + 1] if i + 1 < len(starts) else len(data)
-            block = data[begin:end]
-            header, _, rest = block.partition(b"\0")
-            sha = header[len(COMMIT_MARK) :].decode("ascii", "replace").strip()
-            r = _Reader(rest)
-            files = _parse_raw_entries(r)
-            _parse_patches(r.data[r.pos :], files)
-            self._fill_texty_binaries(files)
-            out[sha] = files
+        with self._piped(*args) as r:
+            head = r.until(b"\n")
+            while head is not None and head.startswith(COMMIT_MARK):
+                budget.check("reading commits")
+                sha = head[len(COMMIT_MARK) :].rstrip(b"\0").decode("ascii", "replace").strip()
+                files = _parse_raw_entries(r)
+                # Patch lines up to the next commit's marker: a marker only ever starts a line,
+                # and patch content lines start with +, -, space or backslash, so none is forged.
+                _parse_patches(r.lines(stop=COMMIT_MARK), files)
+                self._fill_texty_binaries(files)
+                out[sha] = files
+                head = r.until(b"\n")
         return out
 
     def diff(self, base: str, head: str) -> list[FileChange]:
         """File changes from base to head (callers pass the merge base for `base...head`)."""
-        data = self.run("diff", "-z", "--raw", "-p", *DIFF_FLAGS, "--end-of-options", base, head, "--")
-        r = _Reader(data)
-        files = _parse_raw_entries(r)
-        _parse_patches(r.data[r.pos :], files)
+        with self._piped("diff", "-z", "--raw", "-p", *DIFF_FLAGS, "--end-of-options", base, head, "--") as r:
+            files = _parse_raw_entries(r)
+            _parse_patches(r.lines(), files)
         self._fill_texty_binaries(files)
         return files
+
+    @contextlib.contextmanager
+    def _piped(self, *args: str) -> Iterator[_Reader]:
+        """A reader over a git command's stdout, parsed as it arrives; git is killed on any error
+        (the budget running out included) and a failure exit is an InternalError."""
+        proc = subprocess.Popen(["git", *args], cwd=self.path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        assert proc.stdout is not None and proc.stderr is not None
+        try:
+            yield _Reader(stream=proc.stdout)
+            proc.stdout.read()  # drain what the parser did not need
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        err = proc.stderr.read()
+        if proc.wait() != 0:
+            last = err.decode("utf-8", "replace").strip().splitlines()
+            raise InternalError(f"git {args[0]} failed: {last[-1] if last else proc.returncode}")
 
     def _fill_texty_binaries(self, files: list[FileChange]) -> None:
         """A file git calls binary because of one stray NUL is still text to the secret scanner."""
@@ -511,7 +571,7 @@ class GitRepo:
             else:
                 data = self.run("diff", "--text", *DIFF_FLAGS, f.old_blob, f.new_blob, check=False)
                 tmp = [FileChange(path=f.path, status="modified")]
-                _parse_patches(data, tmp)
+                _parse_patches(data.split(b"\n"), tmp)
                 f.added = tmp[0].added
 
     # ----- the unit under judgement -----
