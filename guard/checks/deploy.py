@@ -9,9 +9,13 @@ own commit. A deploy triggered by an agent identity, and an empty range, are fin
 
 from __future__ import annotations
 
+from typing import Any
+
 from guard.approvals import reject_reason
 from guard.model import Approval, Change, Commit, Finding
 from guard.policy import Policy, ReleaseMatch, Rule
+
+TRIGGER_ROLES = ("run-actor", "triggering-actor", "sender", "pusher")
 
 
 def _wanted(m: ReleaseMatch, category: str) -> bool:
@@ -38,56 +42,48 @@ def check(change: Change, rule: Rule, policy: Policy) -> list[Finding]:
     m: ReleaseMatch = rule.matcher()
     env = change.environment
     out: list[Finding] = []
-    if _wanted(m, "empty-deploy-range") and not change.commits:
-        out.append(
-            Finding(
-                rule=rule.id,
-                kind="release",
-                action=rule.action,
-                category="empty-deploy-range",
-                message=f"deploy to {env} judges no commits: the range may have been shrunk (--since) "
-                "so that nothing is checked",
-                id=f"{rule.id}:empty:{env}",
-            )
-        )
-    if _wanted(m, "agent-triggered-deploy"):
-        for actor in change.actors:
-            if (
-                actor.verified
-                and actor.identity.kind == "agent"
-                and actor.role in ("run-actor", "triggering-actor", "sender", "pusher")
-            ):
-                out.append(
-                    Finding(
-                        rule=rule.id,
-                        kind="release",
-                        action=rule.action,
-                        category="agent-triggered-deploy",
-                        message=f"the deploy to {env} was triggered by {actor.identity.label} "
-                        f"({actor.role} {actor.login})",
-                        id=f"{rule.id}:trigger:{env}:{actor.login}",
-                        actors=(actor.identity.label,),
-                    )
-                )
-    if _wanted(m, "unapproved-agent-deploy"):
-        for c in change.commits:
-            if c.identity.kind != "agent":
-                continue
-            appr, why_not = vouching(change, c, policy, rule)
-            if appr is not None:
-                continue
-            extra = f"; not counted: {'; '.join(why_not)}" if why_not else ""
+
+    def add(category: str, message: str, key: str, **extra: Any) -> None:
+        if _wanted(m, category):
             out.append(
                 Finding(
                     rule=rule.id,
                     kind="release",
                     action=rule.action,
-                    category="unapproved-agent-deploy",
-                    message=f"agent commit {c.sha[:12]} ({c.identity.label}) would reach {env} "
-                    f"without a person's approval{extra}",
-                    commit=c.sha,
-                    commits=(c.sha,),
-                    id=f"{rule.id}:{env}:{c.sha}",
+                    category=category,
+                    message=message,
+                    id=f"{rule.id}:{category}:{env}:{key}",
+                    **extra,
                 )
+            )
+
+    if not change.commits:
+        add(
+            "empty-deploy-range",
+            f"deploy to {env} judges no commits: the range may have been shrunk "
+            "(--since) so that nothing is checked",
+            "-",
+        )
+    for actor in change.actors:
+        if actor.verified and actor.identity.kind == "agent" and actor.role in TRIGGER_ROLES:
+            add(
+                "agent-triggered-deploy",
+                f"the deploy to {env} was triggered by {actor.identity.label} ({actor.role} {actor.login})",
+                actor.login,
+                actors=(actor.identity.label,),
+            )
+    for c in change.commits:
+        if c.identity.kind != "agent" or not _wanted(m, "unapproved-agent-deploy"):
+            continue
+        appr, why_not = vouching(change, c, policy, rule)
+        if appr is None:
+            extra = f"; not counted: {'; '.join(why_not)}" if why_not else ""
+            add(
+                "unapproved-agent-deploy",
+                f"agent commit {c.sha[:12]} ({c.identity.label}) would reach "
+                f"{env} without a person's approval{extra}",
+                c.sha,
+                commit=c.sha,
+                commits=(c.sha,),
             )
     return out
