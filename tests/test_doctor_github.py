@@ -54,13 +54,13 @@ def by(found: list[dict[str, Any]], check: str, subject: str | None = None) -> d
 
 
 @contextmanager
-def prefer_example(suffix: str, name: str) -> Iterator[None]:
-    """Send `Prefer: example=<name>` to Prism for requests whose path ends with `suffix`."""
+def prefer(suffix: str, value: str) -> Iterator[None]:
+    """Send `Prefer: <value>` (`code=404`, `example=x`) to Prism for paths ending with `suffix`."""
     original = requests.Session.send
 
     def send(self: requests.Session, request: requests.PreparedRequest, **kw: Any) -> requests.Response:
         if (request.url or "").split("?")[0].endswith(suffix):
-            request.headers["Prefer"] = f"example={name}"
+            request.headers["Prefer"] = value
         return original(self, request, **kw)
 
     requests.Session.send = send  # type: ignore[method-assign]
@@ -114,7 +114,7 @@ def test_every_request_satisfies_githubs_contract_and_each_check_reports() -> No
 
 
 def test_copilot_workflows_without_approval_warn() -> None:
-    with prefer_example("/copilot/cloud-agent/configuration", "configured"):
+    with prefer("/copilot/cloud-agent/configuration", "example=configured"):
         _, found = results(url=prism().url)
     r = by(found, "copilot-workflow-approval")
     assert r["status"] == "warn"
