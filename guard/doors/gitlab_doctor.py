@@ -188,8 +188,14 @@ def run(opts: Options, fp: object = None) -> list[Result]:
     import gitlab
 
     token_env = opts.extra.get("token_env", "")
-    auth = {"job_token": opts.token} if token_env == "CI_JOB_TOKEN" else {"private_token": opts.token}
-    gl = gitlab.Gitlab(opts.api_url, timeout=TIMEOUT, retry_transient_errors=False, **auth)
+    job = token_env == "CI_JOB_TOKEN"  # GitLab takes a job token in its own header
+    gl = gitlab.Gitlab(
+        opts.api_url,
+        private_token=None if job else opts.token,
+        job_token=opts.token if job else None,
+        timeout=TIMEOUT,
+        retry_transient_errors=False,
+    )
     try:
         project = gl.projects.get(opts.repo)
     except gitlab.exceptions.GitlabAuthenticationError as e:
