@@ -444,6 +444,13 @@ Exit codes:
     help="An environment your workflows deploy to: warn when it does not exist (repeatable).",
 )
 @click.option(
+    "--ci-file",
+    "ci_files",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="A workflow file or .gitlab-ci.yml: the environments its jobs deploy to must exist (repeatable).",
+)
+@click.option(
     "--policy",
     type=click.Path(dir_okay=False),
     help="Policy file whose identity.accounts name your own agent accounts and apps.",
@@ -458,6 +465,7 @@ def doctor(
     check_name: str,
     app_id: int | None,
     environments: tuple[str, ...],
+    ci_files: tuple[str, ...],
     policy: str | None,
     fmt: str,
 ) -> None:
@@ -471,7 +479,7 @@ def doctor(
     """
     import os
 
-    from guard.doctor import Options, exit_code, render_json, render_text
+    from guard.doctor import Options, exit_code, referenced_environments, render_json, render_text
     from guard.identify import load_fingerprints
     from guard.model import UsageError
     from guard.policy import builtin_policy, load_policy_file
@@ -491,7 +499,8 @@ def doctor(
         if gitlab
         else (env.get("GITHUB_API_URL") or "https://api.github.com")
     )
-    opts = Options(name, token, api_url or default_url, check_name, environments, app_id, {"token_env": var})
+    wanted = tuple(dict.fromkeys([*environments, *referenced_environments(ci_files)]))
+    opts = Options(name, token, api_url or default_url, check_name, wanted, app_id, {"token_env": var})
     fp = load_fingerprints(load_policy_file(policy) if policy else builtin_policy())
     door = importlib.import_module(f"guard.doors.{plat}_doctor")
     results = door.run(opts, fp)

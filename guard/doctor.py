@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from guard.model import EXIT_ALLOW, EXIT_GATED
+from guard.model import EXIT_ALLOW, EXIT_GATED, UsageError
 from guard.report.escape import plain
 
 Status = Literal["ok", "warn", "could-not-verify"]
@@ -99,3 +99,33 @@ def render_json(results: list[Result], platform: str, repo: str) -> str:
         "exit_code": exit_code(results),
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+def _environment_name(value: object) -> str | None:
+    """`environment: name` or `environment: {name: ...}`; expressions/variables cannot be checked."""
+    name = value.get("name") if isinstance(value, dict) else value
+    if not isinstance(name, str) or not name.strip() or "$" in name:
+        return None
+    return name.strip()
+
+
+def referenced_environments(paths: Iterable[str]) -> tuple[str, ...]:
+    """Environment names that jobs in these CI files deploy to (GitHub workflows: under `jobs:`;
+    .gitlab-ci.yml: top-level jobs). Files are read with the guard's capped YAML loader."""
+    from pathlib import Path
+
+    from guard.safeyaml import load_yaml
+
+    found: list[str] = []
+    for path in paths:
+        try:
+            text = Path(path).read_text(encoding="utf-8")
+        except OSError as e:
+            raise UsageError(f"cannot read: {e.strerror}", where=path) from None
+        doc = load_yaml(text, path)
+        jobs = doc.get("jobs") if isinstance(doc, dict) and isinstance(doc.get("jobs"), dict) else doc
+        for job in jobs.values() if isinstance(jobs, dict) else []:
+            name = _environment_name(job.get("environment")) if isinstance(job, dict) else None
+            if name and name not in found:
+                found.append(name)
+    return tuple(found)

@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -449,3 +450,11 @@ def test_no_token_is_a_usage_error() -> None:
     r = CliRunner().invoke(main, ["doctor", "--repo", "acme/widget", "--token-env", "NOPE"], env={"NOPE": ""})
     assert r.exit_code == 2
     assert r.stderr == "pipeline-guard: error: --token-env: no token in $NOPE\n"
+
+
+def test_environments_referenced_by_a_workflow_must_exist(tmp_path: Path) -> None:
+    wf = tmp_path / "deploy.yml"
+    wf.write_text("on: push\njobs:\n  d: {runs-on: x, environment: production, steps: []}\n")
+    _, found = results("--ci-file", str(wf), "--environment", "staging", url=prism().url)
+    assert by(found, "environment-exists", "environment production")["status"] == "warn"
+    assert by(found, "environment-exists", "environment staging")["status"] == "ok"
