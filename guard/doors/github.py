@@ -85,6 +85,10 @@ def _guard_notes(change: Change) -> list[str]:
 
 
 def prepare(opts: CheckOptions) -> GitHubPrepared:
+    if opts.deploy:  # a deploy judges what reaches the environment, not the event's range
+        from guard.doors.github_deploy import prepare as prepare_deploy
+
+        return prepare_deploy(opts)
     reports_requested(opts)  # a typo is a usage error before any work
     ctx = read_context(dict(os.environ))
     rng = event_range(ctx)
