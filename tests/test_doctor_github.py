@@ -458,3 +458,15 @@ def test_environments_referenced_by_a_workflow_must_exist(tmp_path: Path) -> Non
     _, found = results("--ci-file", str(wf), "--environment", "staging", url=prism().url)
     assert by(found, "environment-exists", "environment production")["status"] == "warn"
     assert by(found, "environment-exists", "environment staging")["status"] == "ok"
+
+
+def test_environments_beyond_the_first_page_are_not_claimed_fine() -> None:
+    site = Site()
+    listing = api_example("/repos/{owner}/{repo}/environments")
+    listing["total_count"] = 101
+    site.set(f"{REPO}/environments", listing)
+    with site.serve():
+        _, found = results()
+    r = by(found, "environments")
+    assert r["status"] == "could-not-verify"
+    assert r["message"] == "could not verify: only 1 of 101 environments were read"

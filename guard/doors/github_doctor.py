@@ -404,6 +404,16 @@ class GitHubDoctor:
         )
         names = {str(e.get("name")) for e in envs}
         out: list[Result] = []
+        total = data.get("total_count") if isinstance(data, dict) else None
+        if isinstance(total, int) and total > len(envs):  # one page of 100 is read
+            out.append(
+                Result(
+                    "environments",
+                    "could-not-verify",
+                    f"could not verify: only {len(envs)} of {total} environments were read",
+                    "check the remaining environments by hand",
+                )
+            )
         for env in envs:
             out += self._environment(env)
         for name in self.opts.environments:
