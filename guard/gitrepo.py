@@ -173,15 +173,33 @@ class _Reader:
             searched -= offset  # the buffer was rebased to the old position
 
     def lines(self, stop: bytes | None = None) -> Iterator[bytes]:
-        """Lines (without the newline) up to a line starting with `stop`, which is left unread."""
+        """Lines (without the newline) up to a line starting with `stop`, which is left unread.
+
+        Whole buffered blocks are split at once (per-line reads cost a 100k-line diff a second);
+        only the trailing partial line waits for more input."""
         while True:
-            # A marker can only start a line: patch content starts with +, -, space or backslash.
-            if stop is not None and self._fill_to(len(stop)) and self.buf.startswith(stop, self.pos):
+            end = self.buf.rfind(b"\n", self.pos)
+            if end < 0:
+                if self._more():
+                    continue
+                if self.pos < len(self.buf):  # the last line has no newline
+                    if stop is not None and self.buf.startswith(stop, self.pos):
+                        return
+                    line, self.pos = self.buf[self.pos :], len(self.buf)
+                    yield line
                 return
-            line = self.until(b"\n")
-            if line is None:
-                return
-            yield line
+            block, start = self.buf[self.pos : end], self.pos
+            if stop is not None:
+                # A marker can only start a line: patch content starts with +, -, space or backslash.
+                if block.startswith(stop):
+                    return
+                k = block.find(b"\n" + stop)
+                if k >= 0:
+                    self.pos = start + k + 1
+                    yield from block[:k].split(b"\n")
+                    return
+            self.pos = end + 1
+            yield from block.split(b"\n")
 
     def _fill_to(self, n: int) -> bool:
         while len(self.buf) - self.pos < n:
@@ -320,6 +338,22 @@ class _CatFile:
             self.proc.stdin.close()
             self.proc.wait(timeout=5)
         self.proc = None
+
+
+def parse_log_patches(r: _Reader) -> Iterator[tuple[str, list[FileChange]]]:
+    """(sha, files) per commit of `git log --format=%x01PGC%H -z --raw -p` output, as it arrives."""
+    # The marker line ends in NUL, not always in a newline: an empty commit's marker is followed
+    # directly by the next commit's.
+    head = r.until(b"\0")
+    while head is not None and head.lstrip(b"\n").startswith(COMMIT_MARK):
+        budget.check("reading commits")
+        sha = head.lstrip(b"\n")[len(COMMIT_MARK) :].decode("ascii", "replace").strip()
+        files = _parse_raw_entries(r)
+        # Patch lines up to the next commit's marker: a marker only ever starts a line, and patch
+        # content lines start with +, -, space or backslash, so file content cannot forge one.
+        _parse_patches(r.lines(stop=COMMIT_MARK), files)
+        yield sha, files
+        head = r.until(b"\0")
 
 
 class GitRepo:
@@ -519,17 +553,9 @@ class GitRepo:
         ]
         out: dict[str, list[FileChange]] = {}
         with self._piped(*args) as r:
-            head = r.until(b"\n")
-            while head is not None and head.startswith(COMMIT_MARK):
-                budget.check("reading commits")
-                sha = head[len(COMMIT_MARK) :].rstrip(b"\0").decode("ascii", "replace").strip()
-                files = _parse_raw_entries(r)
-                # Patch lines up to the next commit's marker: a marker only ever starts a line,
-                # and patch content lines start with +, -, space or backslash, so none is forged.
-                _parse_patches(r.lines(stop=COMMIT_MARK), files)
+            for sha, files in parse_log_patches(r):
                 self._fill_texty_binaries(files)
                 out[sha] = files
-                head = r.until(b"\n")
         return out
 
     def diff(self, base: str, head: str) -> list[FileChange]:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import subprocess
+
 import pytest
 from gitutil import Repo
 from hypothesis import given
@@ -13,6 +16,7 @@ from guard.gitrepo import (
     _parse_raw_entries,
     _Reader,
     looks_like_text,
+    parse_log_patches,
     parse_raw_commit,
 )
 from guard.model import FileChange, InternalError
@@ -114,3 +118,50 @@ def test_patch_parser_on_patch_shaped_noise(lines: list[bytes]) -> None:
 @given(st.binary(max_size=2000))
 def test_looks_like_text_is_total(data: bytes) -> None:
     assert looks_like_text(data) in (True, False)
+
+
+class _Chunky(io.RawIOBase):
+    """Real bytes handed out in the given read sizes, as a pipe does (not a stand-in for git)."""
+
+    def __init__(self, data: bytes, sizes: list[int]) -> None:
+        self.data, self.sizes, self.pos = data, sizes or [1], 0
+
+    def read(self, n: int = -1) -> bytes:
+        size = self.sizes[self.pos % len(self.sizes)] if self.pos < len(self.data) else 0
+        out = self.data[self.pos : self.pos + min(size, n if n > 0 else size)]
+        self.pos += len(out)
+        return out
+
+
+@pytest.fixture(scope="module")
+def log_output(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    repo = Repo(tmp_path_factory.mktemp("log") / "r")
+    repo.commit("one", files={"a.txt": "x\n" * 50, "we ird\nname": "\x01PGC not a marker\n"})
+    repo.commit("two", files={"a.txt": "y\n" * 10 + "+looks like a marker\n\x01PGCdeadbeef\n"})
+    repo.commit("empty", allow_empty=True)
+    repo.git("mv", "a.txt", "b.txt")
+    repo.commit("rename")
+    args = [
+        "log",
+        "--format=%x01PGC%H",
+        "-z",
+        "--raw",
+        "-p",
+        "--diff-merges=remerge",
+        "--no-color",
+        "-M",
+        "-U0",
+    ]
+    return subprocess.run(["git", *args], cwd=repo.path, capture_output=True, check=True).stdout
+
+
+def _summary(r: _Reader) -> list[tuple[str, list[tuple[str, str, list[tuple[int, str]]]]]]:
+    return [(sha, [(f.path, f.status, list(f.added)) for f in files]) for sha, files in parse_log_patches(r)]
+
+
+@given(st.lists(st.integers(min_value=1, max_value=300), min_size=1, max_size=20))
+def test_streamed_parse_equals_whole_buffer_parse(log_output: bytes, sizes: list[int]) -> None:
+    whole = _summary(_Reader(log_output))
+    assert len(whole) == 4 and any(f[0] == "we ird\nname" for f in whole[-1][1])
+    streamed = _summary(_Reader(stream=_Chunky(log_output, sizes)))  # type: ignore[arg-type]
+    assert streamed == whole
