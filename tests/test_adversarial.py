@@ -226,6 +226,15 @@ def test_empty_commit(work: Repo) -> None:
     assert code == 0 and data["commits"][0]["identity"]["kind"] == "agent"
 
 
+def test_empty_commit_cannot_hide_a_secret_in_the_commit_before_it(work: Repo) -> None:
+    token = "ghp_" + "Pq4Rs5Tu6Vw7Xy8Za9Bc0De1Fg2Hi3Jk4Lm5N"
+    work.commit("add config", files={"settings.py": f'TOKEN = "{token}"\n'})
+    work.commit(AGENT, allow_empty=True)  # git writes its marker right before the previous one's
+    code, data, _ = check(work)
+    assert code == 1 and data["decision"] == "block"
+    assert any(f["kind"] == "secret" and f["path"] == "settings.py" for f in data["findings"])
+
+
 def test_octopus_merge(work: Repo) -> None:
     for b in ("b1", "b2", "b3"):
         work.git("checkout", "-q", "-b", b, "main")
