@@ -1,11 +1,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from gitutil import Repo
 from hypothesis import settings
+
+if TYPE_CHECKING:
+    from standins.gitlab_prism import Prism
 
 # `HYPOTHESIS_PROFILE=long pytest -m "not integration"` is the maintainers' longer fuzz run.
 settings.register_profile("long", max_examples=5000, deadline=None)
@@ -30,3 +35,13 @@ def node_modules() -> Path:
     if not root.is_dir():
         pytest.fail(f"npm stand-ins not installed at {root}: run `bash .ci/run` (or set PG_NODE_MODULES)")
     return root
+
+
+@pytest.fixture(scope="session")
+def gitlab_prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prism]:
+    """Prism serving GitLab's OpenAPI extract (with the documented overlays), once per test run."""
+    from standins.gitlab_prism import start_prism
+
+    server = start_prism(node_modules(), tmp_path_factory.mktemp("gitlab-prism"))
+    yield server
+    server.stop()

@@ -10,17 +10,12 @@ bodies shaped like the extract's schemas.
 
 from __future__ import annotations
 
-import atexit
 import json
-import tempfile
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from conftest import node_modules
-from standins.gitlab_prism import Prism, start_prism
+from standins.gitlab_prism import Prism
 from test_doctor_github import by, prefer
 
 from guard.cli import main
@@ -29,11 +24,16 @@ from guard.doors.gitlab_doctor import NOT_READ, environments, project_settings, 
 REQUEST_VIOLATION = "Violation: request"
 
 
-@lru_cache(maxsize=1)
+_SERVER: list[Prism] = []
+
+
+@pytest.fixture(autouse=True)
+def _shared_gitlab(gitlab_prism: Prism) -> None:
+    _SERVER[:] = [gitlab_prism]  # one GitLab Prism per run (tests/conftest.py)
+
+
 def gitlab() -> Prism:
-    server = start_prism(node_modules(), Path(tempfile.mkdtemp(prefix="pg-gl-doctor-")))
-    atexit.register(server.stop)
-    return server
+    return _SERVER[0]
 
 
 def doctor(*args: str, token: str = "glpat-test") -> tuple[int, str, str]:

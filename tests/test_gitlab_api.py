@@ -19,14 +19,12 @@ GitLab's contract accepts it. Static examples mean the MR is !14 by `admin`, hea
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import node_modules
 from gitutil import CLAUDE_TRAILER, Repo
-from standins.gitlab_prism import Prism, start_prism
+from standins.gitlab_prism import Prism
 
 from guard.cli import main
 from guard.doors import CheckOptions
@@ -38,10 +36,8 @@ VIOLATION = "[VALIDATOR] ✖  error"
 
 
 @pytest.fixture(scope="session")
-def prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prism]:
-    server = start_prism(node_modules(), tmp_path_factory.mktemp("gitlab-prism"))
-    yield server
-    server.stop()
+def prism(gitlab_prism: Prism) -> Prism:
+    return gitlab_prism  # shared with the doctor's tests: one GitLab Prism per run
 
 
 def requests_in(log: str) -> list[str]:
