@@ -71,6 +71,8 @@ def main() -> None:
       pipeline-guard explain               the same, with the chain from evidence to verdict
       pipeline-guard identify main..HEAD   who made each commit (human, agent, automation)
       pipeline-guard policy validate .pipeline-guard.yml
+      pipeline-guard doctor                preflight: platform settings that undo the guard
+      pipeline-guard pre-receive           as a server hook (see templates/pre-receive)
     """
 
 
@@ -507,6 +509,44 @@ def doctor(
     render = render_json if fmt == "json" else render_text
     click.echo(render(results, plat, name), nl=False)
     sys.exit(exit_code(results))
+
+
+SERVE_EPILOG = """\b
+Environment:
+  PIPELINE_GUARD_WEBHOOK_SECRET        the App's webhook secret (required)
+  PIPELINE_GUARD_APP_ID                the App's id, with
+  PIPELINE_GUARD_APP_PRIVATE_KEY       its private key (PEM), or PIPELINE_GUARD_APP_PRIVATE_KEY_FILE
+  PIPELINE_GUARD_GITHUB_TOKEN          instead of the App: a token for a single repository
+  PIPELINE_GUARD_GITHUB_API_URL        default https://api.github.com (GHES: https://HOST/api/v3)
+Exit codes: 0 stopped (SIGTERM, Ctrl-C), 2 bad set-up (missing secret or credentials, bad policy).
+"""
+
+
+@main.command(epilog=SERVE_EPILOG)
+@click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="0: a free port.")
+@click.option(
+    "--policy",
+    type=click.Path(dir_okay=False),
+    help="The server's policy file (default: the built-in policy). Never read from a repository.",
+)
+@click.option("--quiet", is_flag=True, help="No per-delivery log lines on stderr.")
+@guarded
+def serve(host: str, port: int, policy: str | None, quiet: bool) -> None:
+    """Webhook receiver for a GitHub App's custom deployment protection rule.
+
+    \b
+    Judges each deployment_protection_rule delivery from GitHub's current state (the agent commits
+    since the last successful deployment need an approval on their merged pull request) and answers
+    the run with approved or rejected. Stateless: run as many replicas as you like; GET /healthz.
+    See docs/deploy.md for the App's permissions.
+    """
+    import os
+
+    from guard.serve import config_from_env
+    from guard.serve import serve as run_server
+
+    run_server(config_from_env(dict(os.environ), policy, quiet), host, port)
 
 
 if __name__ == "__main__":  # pragma: no cover
