@@ -1,0 +1,362 @@
+"""`pipeline-guard serve`: the webhook receiver of a GitHub App's custom deployment protection rule.
+
+Stdlib `ThreadingHTTPServer`: one small endpoint needs no framework, and the receiver starts in one
+command. It is stateless apart from the verdict store: every judgement reads GitHub's current
+state (github_protection.py), so any number of replicas can run behind any load balancer.
+
+Per delivery: the body is read (bounded), its `X-Hub-Signature-256` checked with a constant-time
+compare before anything else (401, nothing judged), then parsed (400 on malformed JSON or
+fields). Only `deployment_protection_rule` / `requested` is judged; other events get 204. The
+verdict is stored under run+environment: a replayed or redelivered request gets the stored
+outcome back and posts nothing new, so no contradictory verdict can follow. A verdict whose post
+failed is posted again, unchanged, on the next delivery. `GET /healthz` answers 200.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import signal
+import sys
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any, Protocol
+
+from guard.model import Mode, UsageError
+from guard.policy import Policy
+
+if TYPE_CHECKING:
+    from github import Github
+
+    from guard.doors.github_protection import Request
+
+SECRET_ENV = "PIPELINE_GUARD_WEBHOOK_SECRET"
+TOKEN_ENV = "PIPELINE_GUARD_GITHUB_TOKEN"
+APP_ID_ENV = "PIPELINE_GUARD_APP_ID"
+APP_KEY_ENV = "PIPELINE_GUARD_APP_PRIVATE_KEY"
+APP_KEY_FILE_ENV = "PIPELINE_GUARD_APP_PRIVATE_KEY_FILE"
+API_URL_ENV = "PIPELINE_GUARD_GITHUB_API_URL"
+MAX_BODY = 5 * 1024 * 1024  # GitHub caps payloads at 25 MB; protection-rule payloads are a few KB
+PENDING_SECONDS = 300.0  # a judge that died leaves its claim; after this a redelivery judges again
+KEEP_SECONDS = 7 * 24 * 3600.0  # GitHub's redelivery window is 3 days
+IDLE_TIMEOUT = 30  # seconds a keep-alive connection may sit idle
+
+
+@dataclass
+class Outcome:
+    """What was decided for one run+environment, and whether GitHub has been told."""
+
+    state: str  # "pending" while judged, then "approved" | "rejected"
+    comment: str = ""
+    posted: bool = False
+    delivery: str = ""
+    at: float = 0.0
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Outcome:
+        return cls(**json.loads(text))
+
+
+class Store(Protocol):
+    """Verdicts by key. A shared implementation (e.g. Redis: `SET key value NX PX ttl` for `claim`,
+    plain `SET ... PX` for `put`, Outcome.to_json as the value) de-duplicates across replicas."""
+
+    def claim(self, key: str, outcome: Outcome) -> Outcome | None:
+        """Store `outcome` (pending) if the key is free and return None; else return what is there."""
+        ...
+
+    def put(self, key: str, outcome: Outcome) -> None: ...
+
+    def release(self, key: str) -> None: ...
+
+
+class MemoryStore:
+    """One process's store: bounded, expiring, thread-safe. Replicas each have their own."""
+
+    def __init__(self, max_entries: int = 100_000) -> None:
+        self._lock = threading.Lock()
+        self._items: OrderedDict[str, tuple[float, Outcome]] = OrderedDict()
+        self._max = max_entries
+
+    def _live(self, key: str, now: float) -> Outcome | None:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        expires, outcome = item
+        if expires <= now:
+            del self._items[key]
+            return None
+        return outcome
+
+    def claim(self, key: str, outcome: Outcome) -> Outcome | None:
+        now = time.monotonic()
+        with self._lock:
+            found = self._live(key, now)
+            if found is not None:
+                return found
+            self._items[key] = (now + PENDING_SECONDS, outcome)
+            while len(self._items) > self._max:
+                self._items.popitem(last=False)
+            return None
+
+    def put(self, key: str, outcome: Outcome) -> None:
+        with self._lock:
+            self._items[key] = (time.monotonic() + KEEP_SECONDS, outcome)
+            self._items.move_to_end(key)
+
+    def release(self, key: str) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+
+def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
+    """GitHub's `sha256=<hex HMAC of the raw body>`, compared in constant time."""
+    if not header:
+        return False
+    expected = "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), header.strip().encode("utf-8", "replace"))
+
+
+@dataclass
+class Config:
+    secret: bytes
+    policy: Policy
+    policy_source: str
+    mode: Mode
+    api_url: str = "https://api.github.com"
+    token: str | None = None
+    app_id: str | None = None
+    app_key: str | None = None
+    quiet: bool = False
+
+
+def config_from_env(env: dict[str, str], policy_file: str | None, quiet: bool = False) -> Config:
+    """Everything the receiver needs, checked at start-up: a bad set-up never answers a webhook."""
+    from guard.policy import builtin_policy, effective_mode, load_policy_file
+
+    secret = env.get(SECRET_ENV, "")
+    if len(secret) < 16:
+        raise UsageError(f"{SECRET_ENV} must hold the App's webhook secret (at least 16 characters)")
+    key = env.get(APP_KEY_ENV) or None
+    if key is None and env.get(APP_KEY_FILE_ENV):
+        try:
+            with open(env[APP_KEY_FILE_ENV], encoding="utf-8") as fh:
+                key = fh.read()
+        except OSError as e:
+            raise UsageError(
+                f"cannot read the App's private key: {e.strerror}", where=env[APP_KEY_FILE_ENV]
+            ) from None
+    app_id = env.get(APP_ID_ENV) or None
+    token = env.get(TOKEN_ENV) or None
+    if not token and not (app_id and key):
+        raise UsageError(
+            f"set {APP_ID_ENV} and {APP_KEY_ENV} (or {APP_KEY_FILE_ENV}) for the GitHub App, "
+            f"or {TOKEN_ENV} for a single repository"
+        )
+    policy = load_policy_file(policy_file) if policy_file else builtin_policy()
+    mode, _ = effective_mode(policy, None)
+    return Config(
+        secret=secret.encode(),
+        policy=policy,
+        policy_source=policy_file or "builtin:default",
+        mode=mode,
+        api_url=(env.get(API_URL_ENV) or "https://api.github.com").rstrip("/"),
+        token=token,
+        app_id=app_id,
+        app_key=key,
+        quiet=quiet,
+    )
+
+
+class Clients:
+    """A PyGithub client per delivery; App installation tokens are cached and refreshed by PyGithub."""
+
+    def __init__(self, cfg: Config) -> None:
+        self.cfg = cfg
+        self._auth: dict[int, Any] = {}
+        self._lock = threading.Lock()
+
+    def _installation(self, installation_id: int) -> Any:
+        from github import Auth
+
+        with self._lock:
+            if installation_id not in self._auth:
+                app = Auth.AppAuth(self.cfg.app_id or "", self.cfg.app_key or "")
+                self._auth[installation_id] = Auth.AppInstallationAuth(app, installation_id)
+            return self._auth[installation_id]
+
+    def for_request(self, req: Request) -> Github:
+        from github import Auth, Github
+
+        if self.cfg.token:
+            auth: Any = Auth.Token(self.cfg.token)
+        elif req.installation_id is None:
+            raise UsageError("the delivery names no App installation, and no token is configured")
+        else:
+            auth = self._installation(req.installation_id)
+        # Same limits as the CI door: a slow API must not hold a delivery for minutes.
+        return Github(
+            base_url=self.cfg.api_url,
+            auth=auth,
+            timeout=15,
+            retry=2,
+            per_page=100,
+            lazy=True,
+            user_agent="pipeline-guard",
+            seconds_between_requests=0.0,
+            seconds_between_writes=0.0,  # one write per delivery
+        )
+
+
+Reply = tuple[int, dict[str, Any] | None]
+
+
+class Receiver:
+    """The HTTP-free logic: headers and raw body in, status and JSON out."""
+
+    def __init__(self, cfg: Config, store: Store | None = None) -> None:
+        self.cfg = cfg
+        self.store: Store = store or MemoryStore()
+        self.clients = Clients(cfg)
+
+    def handle(self, headers: dict[str, str], body: bytes) -> Reply:
+        if not signature_ok(self.cfg.secret, body, headers.get("x-hub-signature-256")):
+            return 401, {"error": "missing or bad X-Hub-Signature-256"}
+        try:
+            payload = json.loads(body)
+        except (ValueError, RecursionError):
+            return 400, {"error": "the body is not JSON"}
+        if not isinstance(payload, dict):
+            return 400, {"error": "the body is not a JSON object"}
+        from guard.doors.github_protection import EVENT, parse_request
+
+        if headers.get("x-github-event") != EVENT or payload.get("action") != "requested":
+            return 204, None
+        try:
+            req = parse_request(payload)
+        except UsageError as e:
+            return 400, {"error": str(e)}
+        delivery = headers.get("x-github-delivery", "")
+        found = self.store.claim(req.key, Outcome("pending", delivery=delivery, at=time.time()))
+        if found is not None:
+            if found.state != "pending" and not found.posted:
+                found = self._post(req, found)  # the same verdict, never a new one
+            return (202 if found.state == "pending" else 200), {**_public(found), "replay": True}
+        return 200, {**_public(self._judge(req, delivery)), "replay": False}
+
+    def _judge(self, req: Request, delivery: str) -> Outcome:
+        from guard.doors.github_protection import Verdict, judge
+
+        try:
+            gh = self.clients.for_request(req)
+            verdict = judge(gh, req, self.cfg.policy, self.cfg.mode, self.cfg.policy_source)
+        except Exception as e:  # no client at all: still a stored, fail-closed verdict
+            verdict = Verdict(
+                "rejected", f"pipeline-guard could not judge this deployment ({type(e).__name__})"
+            )
+        return self._post(req, Outcome(verdict.state, verdict.comment, False, delivery, time.time()))
+
+    def _post(self, req: Request, outcome: Outcome) -> Outcome:
+        from guard.doors.github_protection import post
+
+        try:
+            post(self.clients.for_request(req), req, outcome.state, outcome.comment)
+            outcome.posted = True
+        except Exception as e:
+            from guard.doors.github_api import describe
+
+            self._log(f"could not post the verdict for {req.key}: {describe(e)}")
+        self.store.put(req.key, outcome)
+        return outcome
+
+    def _log(self, line: str) -> None:
+        if not self.cfg.quiet:
+            sys.stderr.write(f"pipeline-guard serve: {line}\n")
+            sys.stderr.flush()
+
+
+def _public(o: Outcome) -> dict[str, Any]:
+    return {"state": o.state, "posted": o.posted, "comment": o.comment}
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: GuardHTTPServer
+    protocol_version = "HTTP/1.1"  # keep-alive behind load balancers
+    timeout = IDLE_TIMEOUT
+
+    def _send(self, status: int, data: dict[str, Any] | None) -> None:
+        raw = json.dumps(data).encode() if data is not None else b""
+        self.send_response(status)
+        if data is not None:
+            self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+    def do_GET(self) -> None:
+        if self.path.split("?")[0] == "/healthz":
+            self._send(200, {"status": "ok"})
+        else:
+            self._send(404, {"error": "not found"})
+
+    def do_POST(self) -> None:
+        started = time.monotonic()
+        try:
+            length = int(self.headers.get("Content-Length", ""))
+        except ValueError:
+            self.close_connection = True
+            return self._send(411, {"error": "Content-Length required"})
+        if length < 0 or length > MAX_BODY:
+            self.close_connection = True
+            return self._send(413, {"error": f"body larger than {MAX_BODY} bytes"})
+        body = self.rfile.read(length)
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        try:
+            status, data = self.server.receiver.handle(headers, body)
+        except Exception as e:  # never a traceback to the client; the store keeps nothing judged
+            status, data = 500, {"error": f"internal error ({type(e).__name__})"}
+        self._send(status, data)
+        state = data.get("state") if data else None
+        self.server.receiver._log(
+            f"{headers.get('x-github-delivery', '-')} {headers.get('x-github-event', '-')} -> {status}"
+            + (f" {state}" if state else "")
+            + f" ({(time.monotonic() - started) * 1000:.0f} ms)"
+        )
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Our own one line per delivery (above) replaces the access log."""
+
+
+class GuardHTTPServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+
+    def __init__(self, address: tuple[str, int], receiver: Receiver) -> None:
+        self.receiver = receiver
+        super().__init__(address, Handler)
+
+
+def serve(cfg: Config, host: str, port: int) -> None:
+    """Run until SIGTERM or Ctrl-C; prints the listening address (port 0 picks a free one)."""
+    httpd = GuardHTTPServer((host, port), Receiver(cfg))
+    bound_host, bound_port = httpd.server_address[:2]
+    sys.stderr.write(f"pipeline-guard serve: listening on http://{bound_host!s}:{bound_port}\n")
+    sys.stderr.flush()
+
+    def stop(signum: int, frame: object) -> None:
+        threading.Thread(target=httpd.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        httpd.serve_forever(poll_interval=0.5)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        httpd.server_close()
