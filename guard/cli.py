@@ -524,7 +524,9 @@ Exit codes: 0 stopped (SIGTERM, Ctrl-C), 2 bad set-up (missing secret or credent
 
 @main.command(epilog=SERVE_EPILOG)
 @click.option("--host", default="0.0.0.0", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="0: a free port.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="0: a free port."
+)
 @click.option(
     "--policy",
     type=click.Path(dir_okay=False),
