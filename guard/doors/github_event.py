@@ -128,6 +128,8 @@ def read_context(env: dict[str, str]) -> GitHubContext:
         raw = Path(path).read_text(encoding="utf-8")
     except OSError as e:
         raise UsageError(f"cannot read the event payload: {e.strerror}", where=path) from None
+    except UnicodeDecodeError as e:
+        raise UsageError(f"event payload is not UTF-8 (byte {e.start})", where=path) from None
     try:
         payload = json.loads(raw)
     except json.JSONDecodeError as e:
