@@ -558,6 +558,25 @@ class GitRepo:
                 out[sha] = files
         return out
 
+    def net_files(self, base: str, head: str, commits: list[Commit]) -> list[FileChange]:
+        """The net diff base..head, sharing work with the commits' own diffs.
+
+        A diff depends only on its two blobs: a net file whose (old, new) blob pair equals the
+        one of a file in some commit's own diff has exactly that diff, so its added lines are
+        shared instead of parsed (and held) twice. When any changed file has no such twin (it
+        was touched by several commits), the whole net patch is read as before."""
+        twins = {(f.old_blob, f.new_blob): f for c in commits for f in c.files}
+        if twins:
+            with self._piped("diff", "-z", "--raw", *DIFF_FLAGS, "--end-of-options", base, head, "--") as r:
+                files = _parse_raw_entries(r)
+            if all(f.old_blob == f.new_blob or (f.old_blob, f.new_blob) in twins for f in files):
+                for f in files:
+                    twin = twins.get((f.old_blob, f.new_blob))
+                    if twin is not None and f.old_blob != f.new_blob:
+                        f.added, f.binary, f.removed_count = twin.added, twin.binary, twin.removed_count
+                return files
+        return self.diff(base, head)
+
     def diff(self, base: str, head: str) -> list[FileChange]:
         """File changes from base to head (callers pass the merge base for `base...head`)."""
         with self._piped("diff", "-z", "--raw", "-p", *DIFF_FLAGS, "--end-of-options", base, head, "--") as r:
@@ -619,16 +638,15 @@ class GitRepo:
             if mb is None:
                 hint = " (shallow clone?)" if self.is_shallow else ""
                 raise UsageError(f"base {base!r} and head {head!r} share no history{hint}")
-            revs = [f"{base_sha}..{head_sha}"]
-            files = self.diff(mb, head_sha)
+            revs, net_base = [f"{base_sha}..{head_sha}"], mb
         else:
-            revs = [head_sha]
-            files = self.diff(EMPTY_TREE, head_sha)
+            revs, net_base = [head_sha], EMPTY_TREE
         commits = list(self.iter_commits(revs))
         if per_commit_files and commits:
             by_sha = self.commit_files(revs)
             for c in commits:
                 c.files = by_sha.get(c.sha, [])
+        files = self.net_files(net_base, head_sha, commits)
         return Change(
             door=door, head=head_sha, base=base_sha, commits=commits, files=files, blobs=self, **fields
         )
@@ -656,7 +674,7 @@ class GitRepo:
             by_sha = self.commit_files(revs, extra)
             for c in commits:
                 c.files = by_sha.get(c.sha, [])
-        files = self.diff(net_base or EMPTY_TREE, head)
+        files = self.net_files(net_base or EMPTY_TREE, head, commits)
         return Change(door=door, head=head, base=net_base, commits=commits, files=files, blobs=self, **fields)
 
     def boundary(self, revs: Sequence[str], extra: Sequence[str] = ()) -> tuple[int, list[str]]:

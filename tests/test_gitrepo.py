@@ -165,3 +165,23 @@ def test_streamed_parse_equals_whole_buffer_parse(log_output: bytes, sizes: list
     assert len(whole) == 4 and any(f[0] == "we ird\nname" for f in whole[-1][1])
     streamed = _summary(_Reader(stream=_Chunky(log_output, sizes)))  # type: ignore[arg-type]
     assert streamed == whole
+
+
+def test_net_files_share_a_commits_identical_diff(repo: Repo) -> None:
+    base = repo.head()
+    c1 = repo.commit("one", files={"a.txt": "1\n2\n"})
+    repo.commit("two", files={"b.txt": "x\n", "a.txt": "1\n2\n"})  # a.txt untouched by two
+    change = GitRepo(repo.path).build_change(base, "HEAD")
+    net = {f.path: f for f in change.files}
+    first = next(f for f in change.commit(c1).files if f.path == "a.txt")  # type: ignore[union-attr]
+    assert net["a.txt"].added is first.added  # one list, not two copies
+    assert [a.text for a in net["b.txt"].added] == ["x"]
+
+
+def test_net_files_of_a_file_touched_twice_are_its_real_net_diff(repo: Repo) -> None:
+    base = repo.head()
+    repo.commit("one", files={"a.txt": "1\n"})
+    repo.commit("two", files={"a.txt": "1\n2\n"})
+    change = GitRepo(repo.path).build_change(base, "HEAD")
+    assert [(a.number, a.text) for a in change.files[0].added] == [(1, "1"), (2, "2")]
+    assert [[a.text for f in c.files for a in f.added] for c in change.commits] == [["2"], ["1"]]
