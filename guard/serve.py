@@ -44,6 +44,7 @@ MAX_BODY = 5 * 1024 * 1024  # GitHub caps payloads at 25 MB; protection-rule pay
 PENDING_SECONDS = 300.0  # a judge that died leaves its claim; after this a redelivery judges again
 KEEP_SECONDS = 7 * 24 * 3600.0  # GitHub's redelivery window is 3 days
 IDLE_TIMEOUT = 30  # seconds a keep-alive connection may sit idle
+JSON = "application/vnd.github+json"
 
 
 @dataclass
@@ -176,31 +177,17 @@ def config_from_env(env: dict[str, str], policy_file: str | None, quiet: bool = 
 
 
 class Clients:
-    """A PyGithub client per delivery; App installation tokens are cached and refreshed by PyGithub."""
+    """A PyGithub client per delivery. App installation tokens are fetched here (PyGithub's own
+    fetch sends a retired preview media type) and reused until a minute before they expire."""
 
     def __init__(self, cfg: Config) -> None:
         self.cfg = cfg
-        self._auth: dict[int, Any] = {}
+        self._tokens: dict[int, tuple[str, float]] = {}
         self._lock = threading.Lock()
 
-    def _installation(self, installation_id: int) -> Any:
-        from github import Auth
+    def _github(self, auth: Any) -> Github:
+        from github import Github
 
-        with self._lock:
-            if installation_id not in self._auth:
-                app = Auth.AppAuth(self.cfg.app_id or "", self.cfg.app_key or "")
-                self._auth[installation_id] = Auth.AppInstallationAuth(app, installation_id)
-            return self._auth[installation_id]
-
-    def for_request(self, req: Request) -> Github:
-        from github import Auth, Github
-
-        if self.cfg.token:
-            auth: Any = Auth.Token(self.cfg.token)
-        elif req.installation_id is None:
-            raise UsageError("the delivery names no App installation, and no token is configured")
-        else:
-            auth = self._installation(req.installation_id)
         # Same limits as the CI door: a slow API must not hold a delivery for minutes.
         return Github(
             base_url=self.cfg.api_url,
@@ -213,6 +200,44 @@ class Clients:
             seconds_between_requests=0.0,
             seconds_between_writes=0.0,  # one write per delivery
         )
+
+    def _installation_token(self, installation_id: int) -> str:
+        from github import Auth
+
+        with self._lock:
+            cached = self._tokens.get(installation_id)
+        if cached is not None and cached[1] > time.time() + 60:
+            return cached[0]
+        app = self._github(Auth.AppAuth(self.cfg.app_id or "", self.cfg.app_key or ""))
+        _, data = app.requester.requestJsonAndCheck(
+            "POST", f"/app/installations/{installation_id}/access_tokens", headers={"Accept": JSON}
+        )
+        token = data.get("token") if isinstance(data, dict) else None
+        if not isinstance(token, str) or not token:
+            raise UsageError(f"GitHub gave no token for installation {installation_id}")
+        expires = _timestamp(data.get("expires_at"))
+        with self._lock:
+            self._tokens[installation_id] = (token, expires)
+        return token
+
+    def for_request(self, req: Request) -> Github:
+        from github import Auth
+
+        if self.cfg.token:
+            return self._github(Auth.Token(self.cfg.token))
+        if req.installation_id is None:
+            raise UsageError("the delivery names no App installation, and no token is configured")
+        return self._github(Auth.Token(self._installation_token(req.installation_id)))
+
+
+def _timestamp(text: object) -> float:
+    """An ISO time as a unix time; 0 (already expired: fetch again) when unreadable."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
 
 
 Reply = tuple[int, dict[str, Any] | None]
@@ -343,8 +368,19 @@ class GuardHTTPServer(ThreadingHTTPServer):
         super().__init__(address, Handler)
 
 
+def warm_up() -> None:
+    """Import what a judgement needs before listening: the first deliveries must not pay for it."""
+    import github  # noqa: F401
+
+    import guard.doors.github_protection  # noqa: F401
+    from guard.identify import load_fingerprints
+
+    load_fingerprints(None)
+
+
 def serve(cfg: Config, host: str, port: int) -> None:
     """Run until SIGTERM or Ctrl-C; prints the listening address (port 0 picks a free one)."""
+    warm_up()
     httpd = GuardHTTPServer((host, port), Receiver(cfg))
     bound_host, bound_port = httpd.server_address[:2]
     sys.stderr.write(f"pipeline-guard serve: listening on http://{bound_host!s}:{bound_port}\n")

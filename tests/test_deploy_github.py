@@ -184,9 +184,15 @@ def test_a_reader_cannot_vouch_and_the_report_says_why(repo: Repo, tmp_path: Pat
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         gh = GitHub(rsps)
         standard(gh, h, carol_on=h.unapproved)
-        rsps.replace("GET", url(f"/repos/{REPO}/collaborators/carol/permission"),
-                     json={**api_example("/repos/{owner}/{repo}/collaborators/{username}/permission"),
-                           "permission": "read", "role_name": "read"})  # fmt: skip
+        rsps.replace(
+            "GET",
+            url(f"/repos/{REPO}/collaborators/carol/permission"),
+            json={
+                **api_example("/repos/{owner}/{repo}/collaborators/{username}/permission"),
+                "permission": "read",
+                "role_name": "read",
+            },
+        )
         code, data, _ = run(deploy_env(tmp_path, repo))
     assert code == 1
     (f,) = [f for f in data["findings"] if f["category"] == "unapproved-agent-deploy"]
@@ -198,8 +204,10 @@ def test_since_widens_the_range_but_never_shrinks_it(repo: Repo, tmp_path: Path)
     early_agent = repo.commit(AGENT_MSG, files={"early.txt": "e\n"})  # deployed already, never approved
     repo.commit("human", files={"x.txt": "x\n"})
     h = build(repo)
-    for since, expect in ((older, "is older than the last deployment: the range is widened"),
-                          (h.human, "would shrink the range: ignored")):  # fmt: skip
+    for since, expect in (
+        (older, "is older than the last deployment: the range is widened"),
+        (h.human, "would shrink the range: ignored"),
+    ):
         with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
             gh = GitHub(rsps)
             standard(gh, h, carol_on=h.unapproved)

@@ -254,8 +254,9 @@ def prepare(opts: CheckOptions) -> GitHubPrepared:
             notes += rnotes
         except Exception as e:
             unreadable = describe(e)
-    notes += ensure_range(repo, head, recorded.sha if recorded else None, base_branch=None,
-                          default_branch=default_branch)  # fmt: skip
+    notes += ensure_range(
+        repo, head, recorded.sha if recorded else None, base_branch=None, default_branch=default_branch
+    )
     base, bnotes = choose_base(repo, head, environment, recorded, unreadable, opts.since)
     notes += bnotes
     change = repo.build_change(

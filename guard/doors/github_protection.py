@@ -247,6 +247,4 @@ def post(gh: Github, req: Request, state: str, comment: str) -> None:
         raise UsageError(f"the callback host {cb.netloc} is not the configured API host {api.netloc}")
     body = {"environment_name": req.environment, "state": state, "comment": comment}
     url = f"{cb.scheme}://{cb.netloc}{cb.path}"  # the path as GitHub gave it (/api/v3 on GHES)
-    gh.requester.requestJsonAndCheck(
-        "POST", url, input=body, headers={"Accept": "application/vnd.github+json"}
-    )
+    gh.requester.requestJsonAndCheck("POST", url, input=body)  # a 204: PyGithub's default Accept
