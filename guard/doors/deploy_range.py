@@ -8,10 +8,15 @@ guard stops with a usage error (exit 2) rather than guess.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from guard.gitrepo import GitRepo
-from guard.model import UsageError
+from guard.identify import identify_actor, identify_commit, load_fingerprints
+from guard.model import Actor, Change, UsageError
+from guard.policy import Policy
+
+IsAgent = Callable[[str, "str | None", "str | None"], bool]  # (login, account id, account type)
 
 
 @dataclass(frozen=True)
@@ -79,3 +84,24 @@ def choose_base(
             f"{mb[:12]}"
         )
     return mb, notes
+
+
+def agent_test(policy: Policy | None) -> IsAgent:
+    """Is this platform account an agent, by the policy's fingerprints?"""
+    fp = load_fingerprints(policy)
+
+    def is_agent(login: str, uid: str | None, kind: str | None) -> bool:
+        return identify_actor(Actor(login, "account", "platform-api", id=uid, type=kind), fp).kind == "agent"
+
+    return is_agent
+
+
+def agent_shas(change: Change, policy: Policy, is_agent: IsAgent) -> list[str]:
+    """Commits the engine will call agent work: by their own metadata, or all when an agent ran it."""
+    fp = load_fingerprints(policy)
+    by_agent = any(
+        a.verified and is_agent(a.login, a.id, a.type) for a in change.actors if a.role != "delegator"
+    )
+    return [
+        c.sha for c in change.commits if by_agent or identify_commit(c, fp, change.source_ref).kind == "agent"
+    ]

@@ -11,20 +11,19 @@ they would have shown counts as absent (an agent commit stays unapproved).
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from guard.doors import CheckOptions
-from guard.doors.deploy_range import Recorded, choose_base
+from guard.doors.deploy_range import IsAgent, Recorded, agent_shas, agent_test, choose_base
 from guard.doors.github_api import Reader, describe, get_all, get_json
 from guard.doors.github_approvals import commit_delegators, review_approvals, timeline_evidence
 from guard.doors.github_event import GitHubContext, Payload, read_context
 from guard.gitrepo import GitRepo
-from guard.identify import identify_commit, load_fingerprints
 from guard.model import Actor, Approval, Change
-from guard.policy import Policy, builtin_policy
+from guard.policy import Policy
 from guard.trusted import load_trusted_policy
 
 if TYPE_CHECKING:
@@ -32,7 +31,6 @@ if TYPE_CHECKING:
 
     from guard.doors.github import GitHubPrepared
 
-IsAgent = Callable[[str, "str | None", "str | None"], bool]
 ENV_SOURCE = "github-actions-env"
 MAX_DEPLOYMENTS = 50  # newest deployments whose statuses are read for the last success
 MAX_PR_LOOKUPS = 300  # agent commits looked up for their pull request; the rest stay unapproved
@@ -175,17 +173,6 @@ def vouch(
     return out
 
 
-def agent_shas(change: Change, policy: Policy, is_agent: IsAgent) -> list[str]:
-    """Commits the engine will call agent work: by their own metadata, or all when an agent ran it."""
-    fp = load_fingerprints(policy)
-    by_agent = any(
-        a.verified and is_agent(a.login, a.id, a.type) for a in change.actors if a.role != "delegator"
-    )
-    return [
-        c.sha for c in change.commits if by_agent or identify_commit(c, fp, change.source_ref).kind == "agent"
-    ]
-
-
 def attach(change: Change, got: Vouched) -> None:
     change.approvals += got.approvals
     known = {(a.login.lower(), a.role) for a in change.actors}
@@ -219,7 +206,7 @@ def trigger_actors(env: dict[str, str], ctx: GitHubContext | None) -> list[Actor
 
 def prepare(opts: CheckOptions) -> GitHubPrepared:
     """`check --deploy ENV` in Actions: range from GitHub's deployment record, approvals from PRs."""
-    from guard.doors.github import GitHubPrepared, _agent_test, reports_requested
+    from guard.doors.github import GitHubPrepared, reports_requested
     from guard.doors.github_git import ensure_range
 
     assert opts.deploy is not None
@@ -245,7 +232,7 @@ def prepare(opts: CheckOptions) -> GitHubPrepared:
             gh = client(ctx)
         except ImportError:
             no_token = "PyGithub is not installed (pip install 'pipeline-guard[github]')"
-    _, builtin_agent = _agent_test(builtin_policy())
+    builtin_agent = agent_test(None)  # the trusted policy is read once the range is known
     recorded: Recorded | None = None
     unreadable = no_token
     if gh is not None:
@@ -269,7 +256,7 @@ def prepare(opts: CheckOptions) -> GitHubPrepared:
     )
     trusted = load_trusted_policy(repo, change.base, change.head, opts.policy, opts.trusted_refs)
     prepared = GitHubPrepared(change, trusted, notes + trusted.notes, ctx=ctx, gh=gh, no_token=no_token)
-    _, is_agent = _agent_test(trusted.policy)
+    is_agent = agent_test(trusted.policy)
     shas = agent_shas(change, trusted.policy, is_agent)
     if gh is None:
         if shas:

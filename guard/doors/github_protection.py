@@ -16,11 +16,11 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
+from guard.doors.deploy_range import agent_shas, agent_test
 from guard.doors.github_api import describe, get_json
-from guard.doors.github_deploy import agent_shas, attach, last_success, vouch
+from guard.doors.github_deploy import attach, last_success, vouch
 from guard.doors.github_event import Payload
 from guard.engine import evaluate
-from guard.identify import identify_actor, load_fingerprints
 from guard.model import Actor, Change, Commit, Decision, InternalError, Mode, Person, UsageError
 from guard.policy import Policy
 from guard.report.escape import plain
@@ -202,11 +202,7 @@ def judge(gh: Github, req: Request, policy: Policy, mode: Mode, policy_source: s
 
 
 def _judge(gh: Github, req: Request, policy: Policy, mode: Mode, policy_source: str) -> Verdict:
-    fp = load_fingerprints(policy)
-
-    def is_agent(login: str, uid: str | None, kind: str | None) -> bool:
-        return identify_actor(Actor(login, "x", SOURCE, id=uid, type=kind), fp).kind == "agent"
-
+    is_agent = agent_test(policy)
     skip = [req.deployment_id] if req.deployment_id is not None else []
     recorded, notes = last_success(gh, req.repository, req.environment, is_agent, skip)
     if recorded is None:

@@ -89,6 +89,10 @@ def build_change(repo: GitRepo, p: Pipeline, notes: list[str], extra_ci: str | N
 
 
 def prepare(opts: CheckOptions, env: dict[str, str] | None = None) -> Prepared:
+    if opts.deploy:  # a deploy judges what reaches the environment, not the pipeline's range
+        from guard.doors.gitlab_deploy import prepare as prepare_deploy
+
+        return prepare_deploy(opts, env)
     env = dict(os.environ) if env is None else env
     p = read_pipeline(env)
     repo = GitRepo(opts.repo)  # a job script starts in CI_PROJECT_DIR
