@@ -274,7 +274,12 @@ class Receiver:
             if found.state != "pending" and not found.posted:
                 found = self._post(req, found)  # the same verdict, never a new one
             return (202 if found.state == "pending" else 200), {**_public(found), "replay": True}
-        return 200, {**_public(self._judge(req, delivery)), "replay": False}
+        try:
+            outcome = self._judge(req, delivery)
+        except BaseException:  # a bug, not a verdict: free the claim so a redelivery is judged
+            self.store.release(req.key)
+            raise
+        return 200, {**_public(outcome), "replay": False}
 
     def _judge(self, req: Request, delivery: str) -> Outcome:
         from guard.doors.github_protection import Verdict, judge

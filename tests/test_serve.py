@@ -286,3 +286,36 @@ def test_the_answer_satisfies_githubs_contract(tmp_path: Path) -> None:
     assert ans.body["posted"] is True and ans.body["state"] == "approved", (
         tmp_path / "serve.log"
     ).read_text()
+
+
+# ----------------------------------------------------------------------------- in-process units
+
+
+def test_signature_check_is_exact() -> None:
+    from guard.serve import signature_ok
+
+    body = b'{"a": 1}'
+    good = sign(SECRET, body)
+    assert signature_ok(SECRET.encode(), body, good)
+    assert signature_ok(SECRET.encode(), body, f"  {good} ")  # surrounding whitespace only
+    for bad in (None, "", good.upper(), good[:-1], good + "0", "sha256=é", sign(SECRET, body + b" ")):
+        assert not signature_ok(SECRET.encode(), body, bad), bad
+
+
+def test_memory_store_claims_once_expires_and_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    import guard.serve as srv
+
+    now = [1000.0]
+    monkeypatch.setattr(srv.time, "monotonic", lambda: now[0])
+    store = srv.MemoryStore(max_entries=2)
+    assert store.claim("a", srv.Outcome("pending")) is None
+    assert store.claim("a", srv.Outcome("pending")) == srv.Outcome("pending")  # a second claimer waits
+    now[0] += srv.PENDING_SECONDS + 1  # the first judge died: the claim lapses
+    assert store.claim("a", srv.Outcome("pending")) is None
+    store.put("a", srv.Outcome("rejected", "why", True))
+    now[0] += srv.PENDING_SECONDS + 1  # a verdict outlives a claim
+    assert store.claim("a", srv.Outcome("pending")) == srv.Outcome("rejected", "why", True)
+    store.claim("b", srv.Outcome("pending"))
+    store.claim("c", srv.Outcome("pending"))  # over the bound: the oldest ("a") goes
+    assert store.claim("a", srv.Outcome("pending")) is None
+    assert srv.Outcome.from_json(srv.Outcome("approved", "ok", True, "d", 1.0).to_json()).state == "approved"
