@@ -119,3 +119,12 @@ def test_deploy_triggered_by_an_agent_is_a_finding(repo: Repo) -> None:
     d = evaluate(change, builtin_policy(), "enforce")
     assert any(f.category == "agent-triggered-deploy" for f in d.findings)
     assert d.exit_code == 1
+
+
+def test_a_deploy_in_ci_uses_the_ci_door_even_with_head() -> None:
+    from guard.doors import CheckOptions, select_door
+
+    env = {"GITHUB_ACTIONS": "true"}
+    assert select_door(CheckOptions(deploy="production", head="abc"), env) == "github"
+    assert select_door(CheckOptions(deploy="production", head="abc"), {"GITLAB_CI": "true"}) == "gitlab"
+    assert select_door(CheckOptions(head="abc"), env) == "local"  # a named range stays local

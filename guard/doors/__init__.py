@@ -43,7 +43,9 @@ def select_door(opts: CheckOptions, env: dict[str, str] | None = None) -> str:
     env = dict(os.environ) if env is None else env
     if opts.door:
         return opts.door
-    explicit = opts.base is not None or opts.head is not None
+    # A deploy names its head (what is being deployed) but still needs the CI door's platform
+    # record of the last deployment; only a named range means "judge exactly this, locally".
+    explicit = (opts.base is not None or opts.head is not None) and not opts.deploy
     if env.get("GITHUB_ACTIONS") == "true" and not explicit:
         return "github"
     if env.get("GITLAB_CI") == "true" and not explicit:
