@@ -15,6 +15,9 @@ PERMISSION_RANK = {"none": 0, "read": 1, "triage": 2, "write": 3, "maintain": 4,
 # Mechanisms whose authority is the door's own verification (allowed-signers file, a verified
 # human pusher), not a platform permission level.
 SELF_VERIFIED_KINDS = {"signature", "push-option"}
+# `owners` passed to the judgement: None = CODEOWNERS not consulted; this = required but absent
+# (fails closed: nobody qualifies); an empty set = the gated paths have no owner (no restriction).
+NO_CODEOWNERS: frozenset[str] = frozenset({"\0no-codeowners-file"})
 HEAD_BOUND_KINDS = {"review", "label", "mr-approval", "signature", "push-option", "break-glass"}
 
 HOW: dict[str, list[str]] = {
@@ -42,7 +45,11 @@ def _people(change: Change, role: str) -> set[str]:
 
 
 def reject_reason(
-    approval: Approval, change: Change, spec: StepUpSpec, expected_head: str | None = None
+    approval: Approval,
+    change: Change,
+    spec: StepUpSpec,
+    expected_head: str | None = None,
+    owners: frozenset[str] | None = None,
 ) -> str | None:
     """None when the approval counts under `spec`; otherwise a short reason.
 
@@ -77,6 +84,11 @@ def reject_reason(
         teams = {t.lower() for t in approval.teams}
         if who not in allowed and not (teams & allowed):
             return "approver is not among those the policy names"
+    if spec.codeowners and owners is not None:
+        if owners == NO_CODEOWNERS:
+            return "the policy requires a code owner, and no CODEOWNERS file is on the trusted ref"
+        if owners and f"@{who}" not in owners and not ({t.lower() for t in approval.teams} & owners):
+            return "approver does not own the gated paths in CODEOWNERS"
     return None
 
 
@@ -111,7 +123,12 @@ def eligible(spec: StepUpSpec) -> list[str]:
     ]
 
 
-def judge(change: Change, specs: list[StepUpSpec], break_glass: BreakGlassConfig | None = None) -> StepUp:
+def judge(
+    change: Change,
+    specs: list[StepUpSpec],
+    break_glass: BreakGlassConfig | None = None,
+    owners: frozenset[str] | None = None,
+) -> StepUp:
     """Counts an approval only when it satisfies every step-up spec in play (the strictest wins).
 
     A break-glass request that qualifies satisfies the step-up on its own; it is reported and
@@ -120,6 +137,8 @@ def judge(change: Change, specs: list[StepUpSpec], break_glass: BreakGlassConfig
     names: list[str] = []
     for s in specs:
         names.extend(n for n in eligible(s) if n not in names)
+    if any(s.codeowners for s in specs) and owners and owners != NO_CODEOWNERS:
+        names.append("code owners of the gated paths: " + ", ".join(sorted(owners)))
     result = StepUp(approvals_required=required, eligible=names, how=HOW.get(change.door, HOW["local"]))
     seen: set[str] = set()
     for appr in change.approvals:
@@ -130,7 +149,7 @@ def judge(change: Change, specs: list[StepUpSpec], break_glass: BreakGlassConfig
             elif why is not None:
                 result.rejected.append((appr, why))
             continue
-        reason = next((r for s in specs if (r := reject_reason(appr, change, s))), None)
+        reason = next((r for s in specs if (r := reject_reason(appr, change, s, owners=owners))), None)
         if reason is None and appr.approver.lower() in seen:
             reason = "approver already counted"
         if reason is None:

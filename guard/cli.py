@@ -208,6 +208,7 @@ def run_check(explain: bool, **kw: Any) -> int:
         policy_source=trusted.source,
         notes=notes,
         baseline=trusted.baseline,
+        codeowners=trusted.codeowners,
     )
     if audit_log:  # before any output: a decision that cannot be recorded fails closed
         from guard.audit import append, build_record

@@ -7,7 +7,8 @@ approvals on the current head are counted.
 
 from __future__ import annotations
 
-from guard.approvals import judge
+from guard.approvals import NO_CODEOWNERS, judge
+from guard.codeowners import CodeOwners, normalise
 from guard.model import Change, Decision, Finding, Mode, Verdict
 from guard.policy import Policy, StepUpSpec
 
@@ -39,6 +40,7 @@ def decide(
     *,
     policy_source: str = "builtin:default",
     notes: list[str] | None = None,
+    codeowners: CodeOwners | None = None,
 ) -> Decision:
     reasons = [*(notes or []), *identity_reasons(change)]
     verdict: Verdict = "allow"
@@ -56,7 +58,13 @@ def decide(
             spec = policy.step_up_for(rules[f.rule]) if f.rule in rules else policy.step_up
             if spec not in specs:
                 specs.append(spec)
-        step_up = judge(change, specs, policy.break_glass)
+        owners = None
+        if any(s.codeowners for s in specs):
+            owners = NO_CODEOWNERS
+            if codeowners is not None:
+                paths = {f.path for f in steps if f.path}
+                owners = frozenset(normalise(o) for p in paths for o in codeowners.owners_for(p))
+        step_up = judge(change, specs, policy.break_glass, owners)
         for appr, why in step_up.rejected:
             reasons.append(f"approval by {appr.approver} ({appr.kind}) not counted: {why}")
         for appr in step_up.counted:

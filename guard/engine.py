@@ -6,6 +6,7 @@ import contextlib
 
 from guard import budget
 from guard.checks import run_checks
+from guard.codeowners import CodeOwners
 from guard.decide import decide
 from guard.identify import identify_change
 from guard.model import Change, Decision, Mode
@@ -21,6 +22,7 @@ def evaluate(
     notes: list[str] | None = None,
     deadline: budget.Deadline | None = None,
     baseline: tuple[str, str] | None = None,
+    codeowners: CodeOwners | None = None,
 ) -> Decision:
     """With a `deadline`, every stage (and every loop that calls `budget.check()`) runs under it and
     `BudgetExceeded` ends the evaluation once it has passed. `baseline` is (text, where) of the
@@ -36,5 +38,11 @@ def evaluate(
         findings = run_checks(change, policy)
         budget.check("deciding")
         return decide(
-            change, policy, findings, mode, policy_source=policy_source, notes=[*(notes or []), *change.notes]
+            change,
+            policy,
+            findings,
+            mode,
+            policy_source=policy_source,
+            notes=[*(notes or []), *change.notes],
+            codeowners=codeowners,
         )

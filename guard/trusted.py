@@ -12,6 +12,8 @@ import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from guard.codeowners import LOCATIONS, CodeOwners
+from guard.codeowners import parse as parse_codeowners
 from guard.gitrepo import GitRepo
 from guard.model import UsageError
 from guard.policy import POLICY_FILES, Policy, build_policy, builtin_policy, load_policy_file
@@ -24,6 +26,7 @@ class TrustedPolicy:
     ref: str | None  # the trusted commit the policy was read at
     notes: list[str] = field(default_factory=list)
     baseline: tuple[str, str] | None = None  # (text, where) of the secret baseline at the trusted ref
+    codeowners: CodeOwners | None = None  # read at the trusted ref when a step-up needs code owners
 
 
 def _refs_containing(repo: GitRepo, sha: str) -> list[str]:
@@ -77,8 +80,27 @@ def resolve_trusted_ref(
     return None, notes
 
 
+def needs_codeowners(policy: Policy) -> bool:
+    specs = [policy.step_up, *(r.step_up for r in policy.rules if r.step_up is not None)]
+    return any(s.codeowners for s in specs)
+
+
+def _with_codeowners(repo: GitRepo, tp: TrustedPolicy) -> TrustedPolicy:
+    """CODEOWNERS from the trusted ref, only when a step-up rule asks for code owners."""
+    if tp.ref is None or not needs_codeowners(tp.policy):
+        return tp
+    for name in LOCATIONS:
+        data = repo.read_file_at(tp.ref, name, max_bytes=3_000_000)
+        if data is not None:
+            tp.codeowners = parse_codeowners(data.decode("utf-8", "replace"), f"{name}@{tp.ref[:12]}")
+            return tp
+    tp.notes.append("the policy asks for code owners, and no CODEOWNERS file is on the trusted ref")
+    return tp
+
+
 def _with_baseline(repo: GitRepo, tp: TrustedPolicy, policy_dir: Path | None = None) -> TrustedPolicy:
     """Read the policy's secret baseline from the same trusted place as the policy itself."""
+    tp = _with_codeowners(repo, tp)
     name = tp.policy.secrets.baseline
     if not name:
         return tp
@@ -140,7 +162,7 @@ def load_trusted_policy(
         return _with_baseline(repo, TrustedPolicy(policy, where, ref, notes))
     if policy_path:
         raise UsageError(f"policy file {policy_path} does not exist at the trusted ref {ref[:12]}")
-    return TrustedPolicy(builtin_policy(), "builtin:default", ref, notes)
+    return _with_baseline(repo, TrustedPolicy(builtin_policy(), "builtin:default", ref, notes))
 
 
 def _repo_relative(repo: GitRepo, p: Path) -> str | None:

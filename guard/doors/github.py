@@ -161,7 +161,9 @@ def _gather(p: GitHubPrepared, repo: GitRepo, rng: EventRange) -> None:
         return
     from guard.doors.github_api import gather
 
-    got = gather(p.gh, p.ctx, change.number, change, policy, is_agent, agent_commits)
+    owners = p.trusted.codeowners
+    owner_teams = {o for _, who in owners.rules for o in who if "/" in o} if owners else set()
+    got = gather(p.gh, p.ctx, change.number, change, policy, is_agent, agent_commits, owner_teams)
     known = {(a.login.lower(), a.role) for a in change.actors}
     change.actors += [a for a in got.actors if (a.login.lower(), a.role) not in known]
     change.actors += got.delegators

@@ -147,8 +147,11 @@ def gather(
     policy: Policy,
     is_agent: Callable[[str, str | None, str | None], bool],
     agent_commits: set[str],
+    owner_teams: set[str] | None = None,
 ) -> Gathered:
-    """Approvals and delegators for PR `number`; each failed read is a note, never an exception."""
+    """Approvals and delegators for PR `number`; each failed read is a note, never an exception.
+
+    `owner_teams` are CODEOWNERS teams whose membership the approvers' judgement needs."""
     out = Gathered()
     reader = Reader(gh, ctx.repository)
     pull: dict[str, Any] = {}
@@ -202,7 +205,7 @@ def gather(
     out.delegators += commit_delegators(
         change, agent_commits, logins, lambda login: not is_agent(login, None, None)
     )
-    entries = team_entries(policy)
+    entries = team_entries(policy) | {t.lower() for t in owner_teams or ()}
     for appr in out.approvals:
         try:
             appr.permission = reader.permission(appr.approver)

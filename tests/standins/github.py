@@ -125,7 +125,11 @@ WORKFLOW = (
 
 
 def pr_repos(
-    tmp: Path, message: str, files: dict[str, str | bytes], **commit: Any
+    tmp: Path,
+    message: str,
+    files: dict[str, str | bytes],
+    base_files: dict[str, str | bytes] | None = None,
+    **commit: Any,
 ) -> tuple[Any, Path, str, str]:
     """An `origin` with main and a PR branch `feature`, and a shallow clone of main as the workspace.
 
@@ -135,7 +139,9 @@ def pr_repos(
     from gitutil import Repo, git
 
     origin = Repo(tmp / "origin")
-    origin.commit("initial", files={"README.md": "hi\n", ".github/workflows/guard.yml": WORKFLOW})
+    origin.commit(
+        "initial", files={"README.md": "hi\n", ".github/workflows/guard.yml": WORKFLOW, **(base_files or {})}
+    )
     base = origin.head()
     origin.git("checkout", "-q", "-b", "feature")
     head = origin.commit(message, files=files, **commit)
