@@ -439,8 +439,15 @@ def _trailer_evidence(fp: Fingerprints, commit: Commit, subject: str) -> Iterabl
                     yield Evidence(f"trailer:{k}", value, "commit", False, hit[0].points_to)
 
 
-def commit_evidence(commit: Commit, fp: Fingerprints, branch: str | None = None) -> list[Evidence]:
-    """Everything the commit (and its branch) says about who made it, claimed, deduplicated."""
+MAX_DESCRIPTION = 65_536
+
+
+def commit_evidence(
+    commit: Commit, fp: Fingerprints, branch: str | None = None, description: str | None = None
+) -> list[Evidence]:
+    """Everything the commit (its branch, and the PR/MR that carries it) says about who made it,
+    claimed, deduplicated. A PR body is writable by anyone, like a message: claimed evidence that
+    can only make a change stricter (Codex cloud and Jules-as-user PRs leave their markers there)."""
     subject = commit.subject
     found: list[Evidence] = []
     a = _person_evidence(fp, commit.author, "author", "author", subject)
@@ -457,6 +464,10 @@ def commit_evidence(commit: Commit, fp: Fingerprints, branch: str | None = None)
     hit = fp.body.search(commit.message[len(subject) :])
     if hit is not None:
         found.append(Evidence("body", hit[1][:200], "commit", False, hit[0].points_to))
+    if description:
+        hit = fp.body.search(description[:MAX_DESCRIPTION])
+        if hit is not None:
+            found.append(Evidence("pr-body", hit[1][:200], "pull-request", False, hit[0].points_to))
     if branch:
         name = _branch_name(branch)
         for prefix, p in fp.branches:
@@ -480,9 +491,11 @@ def _verdict(kind: IdentityKind, vendor: str | None, ev: list[Evidence]) -> Iden
     return Identity(kind, vendor, tuple(ev[:MAX_EVIDENCE]))
 
 
-def identify_commit(commit: Commit, fp: Fingerprints, branch: str | None = None) -> Identity:
-    """One commit's identity from its own metadata (and the branch it comes from, when known)."""
-    ev = commit_evidence(commit, fp, branch)
+def identify_commit(
+    commit: Commit, fp: Fingerprints, branch: str | None = None, description: str | None = None
+) -> Identity:
+    """One commit's identity from its own metadata (and its branch and PR/MR text, when known)."""
+    ev = commit_evidence(commit, fp, branch, description)
     for e in ev:
         if _kind_of(e.points_to) == "agent":
             return _verdict("agent", _vendor_of(e.points_to), ev)
@@ -644,7 +657,7 @@ def identify_change(change: Change, policy: Policy) -> None:
     for n, c in enumerate(change.commits):
         if not n & 0xFF:
             budget.check("identifying commits")
-        ident = identify_commit(c, fp, change.source_ref)
+        ident = identify_commit(c, fp, change.source_ref, change.description)
         extra = [
             _actor_evidence(a)
             for a in deciding

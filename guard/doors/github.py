@@ -104,6 +104,7 @@ def prepare(opts: CheckOptions) -> GitHubPrepared:
         "actors": list(rng.actors),
         "ref_updates": list(rng.ref_updates),
         "guard_files": files,
+        "description": rng.description,
     }
     if rng.nothing:
         head = repo.resolve("HEAD", "workspace HEAD")

@@ -64,6 +64,7 @@ class EventRange:
     commits_hint: int = 0  # how many commits the payload says the range has (fetch depth)
     merge_group_pr: int | None = None
     nothing: str | None = None  # why there is nothing to judge (a deleted branch)
+    description: str | None = None  # the PR's title and body
     notes: list[str] = field(default_factory=list)
 
 
@@ -171,6 +172,8 @@ def _pull_request(p: Payload, event: str) -> EventRange:
         default_branch=p.get("repository.default_branch", str, False),
         commits_hint=p.get("pull_request.commits", int, False) or 0,
     )
+    text = [p.get("pull_request.title", str, False) or "", p.get("pull_request.body", str, False) or ""]
+    rng.description = "\n\n".join(t for t in text if t) or None
     author = p.actor("pull_request.user", "pr-author", required=True)
     assert author is not None
     rng.actors.append(author)

@@ -82,6 +82,7 @@ def build_change(repo: GitRepo, p: Pipeline, notes: list[str], extra_ci: str | N
         number=p.mr_iid,
         guard_files=files,
         ref_updates=ref_updates,
+        description=p.description,
     )
     if p.user_login:  # GitLab sets it from the user who triggered the pipeline: verified
         change.actors.append(Actor(p.user_login, "run-actor", SOURCE, id=p.user_id))

@@ -35,6 +35,7 @@ class Pipeline:
     mr_iid: int | None = None
     source_branch: str | None = None
     target_branch: str | None = None
+    description: str | None = None  # the MR's title and description
     target_protected: bool = False
     ref_protected: bool = False
     default_branch: str | None = None
@@ -118,6 +119,10 @@ def read_pipeline(env: Mapping[str, str]) -> Pipeline:
             mr_iid=int(iid_text),
             source_branch=_get(env, "CI_MERGE_REQUEST_SOURCE_BRANCH_NAME"),
             target_branch=_get(env, "CI_MERGE_REQUEST_TARGET_BRANCH_NAME"),
+            description="\n\n".join(
+                t for t in (env.get("CI_MERGE_REQUEST_TITLE"), env.get("CI_MERGE_REQUEST_DESCRIPTION")) if t
+            )
+            or None,
             target_protected=env.get("CI_MERGE_REQUEST_TARGET_BRANCH_PROTECTED") == "true",
         )
     tag = _get(env, "CI_COMMIT_TAG")
