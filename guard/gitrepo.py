@@ -703,6 +703,18 @@ class GitRepo:
         )
         return out.decode().strip() or None
 
+    def read_tag(self, sha: str) -> tuple[str | None, str] | None:
+        """(the name an annotated tag was made for, its message without the signature block);
+        None when `sha` is not a tag object."""
+        if self.object_type(sha) != "tag":
+            return None
+        raw = self.run("cat-file", "tag", sha).decode("utf-8", "replace")
+        head, _, message = raw.partition("\n\n")
+        name = next((ln[4:] for ln in head.split("\n") if ln.startswith("tag ")), None)
+        for marker in ("-----BEGIN PGP SIGNATURE-----", "-----BEGIN SSH SIGNATURE-----"):
+            message = message.split(marker, 1)[0]
+        return name, message
+
     def object_type(self, sha: str) -> str | None:
         out = self.run("cat-file", "-t", sha, check=False) if _SHA.match(sha) else b""
         return out.decode().strip() or None

@@ -283,6 +283,7 @@ class Change:
     notes: list[str] = field(default_factory=list)  # door remarks shown in reports
     identity: Identity = UNKNOWN  # change-level identity, filled by identify
     description: str | None = None  # PR/MR title and body (claimed text: agents' PR footers, task links)
+    tag_messages: dict[str, str] = field(default_factory=dict)  # annotated tags pushed: ref -> message
 
     def commits_touching(self, path: str) -> tuple[str, ...]:
         """The commits in the range whose own diff touches `path` (old or new side)."""

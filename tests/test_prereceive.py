@@ -307,6 +307,16 @@ def test_secret_is_rejected_and_its_value_never_shown(
     assert AWS_KEY not in server.audit.read_text()
 
 
+def test_secret_in_an_annotated_tag_message_is_rejected(setup: tuple[Server, Repo]) -> None:
+    server, work = setup
+    work.git("tag", "-a", "v9.9", "-m", f"Release 9.9\n\nbuilt with AWS_ACCESS_KEY_ID={AWS_KEY}")
+    code, out = push(work, str(server.path), "v9.9")
+    assert code != 0
+    assert "tag message of refs/tags/v9.9" in out
+    assert AWS_KEY not in out and AWS_KEY[4:] not in out
+    assert server.ref("refs/tags/v9.9") is None
+
+
 # ----- step-up on the server -----
 
 

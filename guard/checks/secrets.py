@@ -35,7 +35,7 @@ from guard.secrets.redact import baseline_hash, redact, redact_in, secret_digest
 if TYPE_CHECKING:
     from guard.policy import Policy, Rule
 
-Where = Literal["file", "message", "filename"]
+Where = Literal["file", "message", "filename", "tag"]
 PragmaState = Literal["none", "base", "added"]
 
 
@@ -53,6 +53,7 @@ class SecretRecord:
     line: int | None
     commit: str | None
     pragma: PragmaState
+    ref: str | None = None  # the tag, for secrets in a tag message
 
 
 @dataclass
@@ -113,6 +114,7 @@ def _records(
     commit: str | None,
     lines: dict[int, str],
     shown: str | None = None,
+    ref: str | None = None,
 ) -> list[SecretRecord]:
     """Hits -> records; `shown` is the path as reports may show it (secrets in it redacted)."""
     out: list[SecretRecord] = []
@@ -135,6 +137,7 @@ def _records(
                 line=h.line,
                 commit=commit,
                 pragma=pragma,
+                ref=ref,
             )
         )
     return out
@@ -177,6 +180,9 @@ def scan_change(
             records.extend(_records(change, hits, "message", None, c.sha, {}))
     else:
         records.extend(_scan_files(change, change.files, None, max_line_length))
+    for ref, text in change.tag_messages.items():
+        hits = scan_text("", text, max_line_length=max_line_length)
+        records.extend(_records(change, hits, "tag", None, None, {}, ref=ref))
     seen: set[tuple[str, str | None, Where]] = set()
     unique: list[SecretRecord] = []
     for r in records:
@@ -198,13 +204,20 @@ def _selected(name: str, patterns: list[str]) -> bool:
     return any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
-_WHERE_TEXT = {"file": "added line", "message": "commit message", "filename": "file name"}
+_WHERE_TEXT = {
+    "file": "added line",
+    "message": "commit message",
+    "filename": "file name",
+    "tag": "tag message",
+}
 
 
 def _describe(r: SecretRecord) -> str:
     where = _WHERE_TEXT[r.where]
     if r.where == "message":
         place = f"commit message line {r.line}"
+    elif r.where == "tag":
+        place = f"tag message of {r.ref} line {r.line}"
     elif r.where == "filename":
         place = f"file name {r.path}"
     else:

@@ -125,6 +125,17 @@ def _net_base(repo: GitRepo, edge: list[str]) -> str | None:
 def build_ref_change(
     repo: GitRepo, result: RefResult, policy: Policy, host: Host, push: list[RefUpdate]
 ) -> Change:
+    change = _build_ref_change(repo, result, policy, host, push)
+    upd = result.update
+    tag = repo.read_tag(upd.new) if upd.is_tag and not upd.deleted else None
+    if tag is not None:  # an annotated tag's message is scanned like a commit message
+        change.tag_messages[upd.ref] = tag[1]
+    return change
+
+
+def _build_ref_change(
+    repo: GitRepo, result: RefResult, policy: Policy, host: Host, push: list[RefUpdate]
+) -> Change:
     upd = result.update
     fields: dict[str, Any] = {
         "door": DOOR,
@@ -179,14 +190,8 @@ def with_forced(repo: GitRepo, upd: RefUpdate) -> RefUpdate:
 
 def _tag_name(repo: GitRepo, sha: str) -> str | None:
     """The name an annotated tag object was made for (its `tag` header)."""
-    if repo.object_type(sha) != "tag":
-        return None
-    for line in repo.run("cat-file", "tag", sha).decode("utf-8", "replace").split("\n"):
-        if line.startswith("tag "):
-            return line[4:]
-        if not line:
-            break
-    return None
+    tag = repo.read_tag(sha)
+    return tag[0] if tag else None
 
 
 def gather_approvals(
