@@ -186,20 +186,9 @@ class Clients:
         self._lock = threading.Lock()
 
     def _github(self, auth: Any) -> Github:
-        from github import Github
+        from guard.doors.github_api import github
 
-        # Same limits as the CI door: a slow API must not hold a delivery for minutes.
-        return Github(
-            base_url=self.cfg.api_url,
-            auth=auth,
-            timeout=15,
-            retry=2,
-            per_page=100,
-            lazy=True,
-            user_agent="pipeline-guard",
-            seconds_between_requests=0.0,
-            seconds_between_writes=0.0,  # one write per delivery
-        )
+        return github(self.cfg.api_url, auth, write_interval=0.0)  # one write per delivery
 
     def _installation_token(self, installation_id: int) -> str:
         from github import Auth

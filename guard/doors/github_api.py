@@ -34,21 +34,28 @@ SOURCE = "github-api"
 WRITE_INTERVAL = 1.0
 
 
-def client(ctx: GitHubContext) -> Github:
-    from github import Auth, Github
+def github(api_url: str, auth: Any, write_interval: float | None = None) -> Github:
+    """The one PyGithub set-up every GitHub part uses (the CI door, serve)."""
+    from github import Github
 
     # Few retries and a short timeout: an unreachable API must not hold a required check for minutes.
     return Github(
-        base_url=ctx.api_url.rstrip("/"),
-        auth=Auth.Token(ctx.token or ""),
+        base_url=api_url.rstrip("/"),
+        auth=auth,
         timeout=15,
         retry=2,
         per_page=100,
         lazy=True,
         user_agent="pipeline-guard",
         seconds_between_requests=0.0,
-        seconds_between_writes=WRITE_INTERVAL,
+        seconds_between_writes=WRITE_INTERVAL if write_interval is None else write_interval,
     )
+
+
+def client(ctx: GitHubContext) -> Github:
+    from github import Auth
+
+    return github(ctx.api_url, Auth.Token(ctx.token or ""))
 
 
 def describe(e: BaseException) -> str:
