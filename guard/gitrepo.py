@@ -49,6 +49,8 @@ _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 COMMIT_MARK = b"\x01PGC"
 MAX_TEXTY_BLOB = 2_000_000  # binary-flagged blobs up to this size are checked for "really text"
 DIFF_FLAGS = ("--no-color", "--no-ext-diff", "--no-textconv", "--no-abbrev", "-M", "-U0")
+# Each commit's own patch, one pass: parse_log_patches reads exactly this output.
+LOG_PATCH_ARGS = ("log", "--format=%x01PGC%H", "-z", "--raw", "-p", "--diff-merges=remerge", *DIFF_FLAGS)
 
 
 def decode_path(raw: bytes) -> str:
@@ -539,13 +541,7 @@ class GitRepo:
         `extra` are `git log` arguments placed before the revisions (like iter_commits' `extra`).
         """
         args = [
-            "log",
-            "--format=%x01PGC%H",
-            "-z",
-            "--raw",
-            "-p",
-            "--diff-merges=remerge",
-            *DIFF_FLAGS,
+            *LOG_PATCH_ARGS,
             *extra,
             "--end-of-options",
             *revs,

@@ -11,6 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from guard.gitrepo import (
+    LOG_PATCH_ARGS,
     GitRepo,
     _parse_patches,
     _parse_raw_entries,
@@ -141,18 +142,7 @@ def log_output(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     repo.commit("empty", allow_empty=True)
     repo.git("mv", "a.txt", "b.txt")
     repo.commit("rename")
-    args = [
-        "log",
-        "--format=%x01PGC%H",
-        "-z",
-        "--raw",
-        "-p",
-        "--diff-merges=remerge",
-        "--no-color",
-        "-M",
-        "-U0",
-    ]
-    return subprocess.run(["git", *args], cwd=repo.path, capture_output=True, check=True).stdout
+    return subprocess.run(["git", *LOG_PATCH_ARGS], cwd=repo.path, capture_output=True, check=True).stdout
 
 
 def _summary(r: _Reader) -> list[tuple[str, list[tuple[str, str, list[tuple[int, str]]]]]]:
