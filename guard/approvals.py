@@ -18,6 +18,9 @@ SELF_VERIFIED_KINDS = {"signature", "push-option"}
 # `owners` passed to the judgement: None = CODEOWNERS not consulted; this = required but absent
 # (fails closed: nobody qualifies); an empty set = the gated paths have no owner (no restriction).
 NO_CODEOWNERS: frozenset[str] = frozenset({"\0no-codeowners-file"})
+# A comment/note line `break-glass: <reason>` gives the reason for (GitHub) or is (GitLab) a
+# break-glass request; every door reads it the same way.
+BREAK_GLASS_PREFIX = "break-glass:"
 HEAD_BOUND_KINDS = {"review", "label", "mr-approval", "signature", "push-option", "break-glass"}
 
 HOW: dict[str, list[str]] = {

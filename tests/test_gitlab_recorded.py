@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from guard.report.markdown import MARKER
 
 URL = "https://gitlab.example.com"
 API = f"{URL}/api/v4/projects/acme%2Fwidget"
+LATER = "2024-05-01T10:30:00Z"  # after the head's pipeline was created
 PIPELINE_AT = "2024-05-01T10:00:00Z"
 MEMBER = {  # go-gitlab project_members_test.go, TestGetInheritedProjectMember
     "id": 1,
@@ -90,6 +92,7 @@ def recorded_mr() -> dict[str, Any]:
 def test_recorded_mr_round_trip(recorded_mr: dict[str, Any]) -> None:
     responses.get(f"{API}/merge_requests/14656", json=recorded_mr)
     responses.get(f"{API}/merge_requests/14656/approvals", json={"approved_by": []})
+    responses.get(f"{API}/merge_requests/14656/notes", json=[])  # no break-glass notes
     env = {"CI_COMMIT_SHA": "8e0b45049b6253b8984cde9241830d2851168142", "CI_MERGE_REQUEST_IID": "14656",
            "CI_MERGE_REQUEST_DIFF_BASE_SHA": "dd692733bb84bc3e9e862e66c099daec2fa00c83"}  # fmt: skip
     facts = GitLabAPI(URL, "tok", "acme/widget").merge_request_facts(read_pipeline(env))
@@ -169,7 +172,12 @@ PEOPLE = {
 
 
 def serve(
-    mr: dict[str, Any], repo: Repo, author: str, approvals: list[tuple[str, str]], mr_sha: str | None = None
+    mr: dict[str, Any],
+    repo: Repo,
+    author: str,
+    approvals: list[tuple[str, str]],
+    mr_sha: str | None = None,
+    notes: Sequence[tuple[str, str, str]] = (),
 ) -> None:
     """The MR as GitLab would serve it for this scenario (recorded body, scenario fields set)."""
     head = repo.head()
@@ -185,7 +193,11 @@ def serve(
         responses.get(
             f"{API}/members/all/{uid}", json={**MEMBER, "id": uid, "username": name, "access_level": level}
         )
-    responses.get(f"{API}/merge_requests/7/notes", json=[])
+    bodies = [
+        {**NOTE, "id": 60 + i, "body": text, "created_at": at, "author": user(PEOPLE[who][0], who)}
+        for i, (who, text, at) in enumerate(notes)
+    ]
+    responses.get(f"{API}/merge_requests/7/notes", json=bodies)
     responses.post(f"{API}/merge_requests/7/notes", status=201, json={**NOTE, "id": 50})
     responses.post(f"{API}/statuses/{head}", status=201, json={"id": 1, "sha": head, "status": "failed"})
 
@@ -259,3 +271,38 @@ def test_approval_on_a_newer_mr_head_is_stale_for_this_job(
     serve(recorded_mr, agent_mr, "bob", [("carol", "2024-05-01T10:30:00Z")], mr_sha="c" * 40)
     code, data = guard_job(agent_mr)
     assert code == 1 and rejected(data)["carol"].startswith("stale: given for cccccccccccc")
+
+
+@responses.activate
+def test_break_glass_note_from_a_person_overrides_the_step_up(
+    recorded_mr: dict[str, Any], agent_mr: Repo
+) -> None:
+    note = (
+        "carol",
+        "Deploy blocked by an outage.\nbreak-glass: INC-42 prod down, hotfix reviewed by phone",
+        LATER,
+    )
+    serve(recorded_mr, agent_mr, "bob", [], notes=[note])
+    code, data = guard_job(agent_mr)
+    assert code == 0 and data["decision"] == "warn"
+    bg = data["step_up"]["break_glass"]
+    assert bg["approver"] == "carol" and bg["reason"].startswith("INC-42")
+    assert any("BREAK-GLASS by carol" in r for r in data["reasons"])
+
+
+@pytest.mark.parametrize(
+    ("who", "text", "at", "why"),
+    [
+        ("duo-developer", "break-glass: the agent says it is urgent", LATER, "never honoured"),
+        ("carol", "break-glass: INC-42 prod down, hotfix", "2024-05-01T09:59:00Z", "names no head"),
+        ("carol", "break-glass:", LATER, "needs a reason"),
+    ],
+)
+@responses.activate
+def test_break_glass_notes_that_are_refused(
+    recorded_mr: dict[str, Any], agent_mr: Repo, who: str, text: str, at: str, why: str
+) -> None:
+    serve(recorded_mr, agent_mr, "bob", [], notes=[(who, text, at)])
+    code, data = guard_job(agent_mr)
+    assert code == 1 and data["step_up"]["break_glass"] is None
+    assert why in rejected(data)[who]

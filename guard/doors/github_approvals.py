@@ -13,11 +13,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from guard.approvals import BREAK_GLASS_PREFIX
 from guard.model import Actor, Approval, Change, FileChange
 
 SOURCE_REVIEWS = "github-api:reviews"
 SOURCE_TIMELINE = "github-api:timeline"
-BREAK_GLASS_PREFIX = "break-glass:"
 
 
 def _user(obj: Any) -> tuple[str, str | None, str | None] | None:

@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from guard.approvals import BREAK_GLASS_PREFIX
 from guard.doors.gitlab_ci import Pipeline
 from guard.model import Actor, Approval
+from guard.report.markdown import MARKER
 
 TOKEN_ENV = "PIPELINE_GUARD_GITLAB_TOKEN"
 STATUS_NAME = "pipeline-guard"
@@ -143,7 +145,49 @@ class GitLabAPI:
                     base_ref=p.target_branch,
                 )
             )
+        facts.approvals += self._break_glass(same, p, facts, anchor)
         return facts
+
+    def _break_glass(
+        self, mr: Any, p: Pipeline, facts: MergeRequestFacts, anchor: datetime | None
+    ) -> list[Approval]:
+        """MR notes with a line `break-glass: <reason>`, bound to the head like approvals (by
+        GitLab's clock); the engine refuses them from agents and bots and without a reason."""
+        out: list[Approval] = []
+        for i, note in enumerate(mr.notes.list(iterator=True, sort="desc", order_by="created_at")):
+            if i >= MAX_NOTES:
+                break
+            a = note.attributes
+            body = str(a.get("body") or "")
+            if a.get("system") or MARKER in body:
+                continue  # GitLab's own notes, and ours (which quote break-glass reasons)
+            reason = next(
+                (ln.strip()[len(BREAK_GLASS_PREFIX) :].strip() for ln in body.splitlines()
+                 if ln.strip().lower().startswith(BREAK_GLASS_PREFIX)),
+                None,
+            )  # fmt: skip
+            author = a.get("author")
+            if reason is None or not isinstance(author, dict) or not author.get("username"):
+                continue
+            head, why = bind_head(a.get("created_at"), facts.head_sha, p.head, anchor)
+            if why:
+                facts.notes.append(f"break-glass note by {author['username']}: {why}")
+            uid = author.get("id")
+            out.append(
+                Approval(
+                    approver=str(author["username"]),
+                    kind="break-glass",
+                    source=SOURCE,
+                    head_sha=head,
+                    approver_id=str(uid) if uid is not None else None,
+                    approver_type="Bot" if author.get("bot") else None,
+                    permission=self.permission(uid),
+                    at=a.get("created_at") if isinstance(a.get("created_at"), str) else None,
+                    base_ref=p.target_branch,
+                    reason=reason,
+                )
+            )
+        return out
 
     def permission(self, user_id: object) -> str | None:
         """Effective access (inherited from groups too); a non-member has none."""
