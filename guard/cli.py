@@ -519,6 +519,7 @@ Environment:
   PIPELINE_GUARD_APP_PRIVATE_KEY       its private key (PEM), or PIPELINE_GUARD_APP_PRIVATE_KEY_FILE
   PIPELINE_GUARD_GITHUB_TOKEN          instead of the App: a token for a single repository
   PIPELINE_GUARD_GITHUB_API_URL        default https://api.github.com (GHES: https://HOST/api/v3)
+  PIPELINE_GUARD_STORE_URL             redis://HOST:6379/0: one verdict store shared by all replicas
 Exit codes: 0 stopped (SIGTERM, Ctrl-C), 2 bad set-up (missing secret or credentials, bad policy).
 """
 

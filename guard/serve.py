@@ -26,7 +26,7 @@ from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Protocol
 
-from guard.model import Mode, UsageError
+from guard.model import InternalError, Mode, UsageError
 from guard.policy import Policy
 
 if TYPE_CHECKING:
@@ -40,6 +40,7 @@ APP_ID_ENV = "PIPELINE_GUARD_APP_ID"
 APP_KEY_ENV = "PIPELINE_GUARD_APP_PRIVATE_KEY"
 APP_KEY_FILE_ENV = "PIPELINE_GUARD_APP_PRIVATE_KEY_FILE"
 API_URL_ENV = "PIPELINE_GUARD_GITHUB_API_URL"
+STORE_ENV = "PIPELINE_GUARD_STORE_URL"
 MAX_BODY = 5 * 1024 * 1024  # GitHub caps payloads at 25 MB; protection-rule payloads are a few KB
 PENDING_SECONDS = 300.0  # a judge that died leaves its claim; after this a redelivery judges again
 KEEP_SECONDS = 7 * 24 * 3600.0  # GitHub's redelivery window is 3 days
@@ -117,6 +118,52 @@ class MemoryStore:
             self._items.pop(key, None)
 
 
+class RedisStore:
+    """The store shared by replicas: `SET NX PX` claims a key for exactly one judge, `SET PX` keeps
+    the verdict for GitHub's redelivery window. A replayed delivery on any replica gets it."""
+
+    PREFIX = "pipeline-guard:verdict:"
+
+    def __init__(self, url: str) -> None:
+        try:
+            import redis
+        except ImportError:
+            raise UsageError(
+                f"{STORE_ENV} names a Redis store, and the redis package is not installed "
+                "(pip install 'pipeline-guard[redis]')"
+            ) from None
+        self.r = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        try:
+            self.r.ping()
+        except redis.exceptions.RedisError as e:
+            raise UsageError(f"cannot reach the verdict store: {e}", where=STORE_ENV) from None
+
+    def claim(self, key: str, outcome: Outcome) -> Outcome | None:
+        k = self.PREFIX + key
+        for _ in range(3):  # a claim that expires between SET NX and GET is claimed again
+            if self.r.set(k, outcome.to_json(), nx=True, px=int(PENDING_SECONDS * 1000)):
+                return None
+            raw = self.r.get(k)
+            if raw is not None:
+                return Outcome.from_json(raw.decode() if isinstance(raw, bytes) else str(raw))
+        raise InternalError("the verdict store keeps expiring a claim: failing closed")
+
+    def put(self, key: str, outcome: Outcome) -> None:
+        self.r.set(self.PREFIX + key, outcome.to_json(), px=int(KEEP_SECONDS * 1000))
+
+    def release(self, key: str) -> None:
+        self.r.delete(self.PREFIX + key)
+
+
+def make_store(url: str | None) -> Store:
+    """The process's own MemoryStore, or a shared Redis store (redis:// or rediss://)."""
+    if not url:
+        return MemoryStore()
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        raise UsageError(f"{STORE_ENV} must be a redis://, rediss:// or unix:// URL")
+    return RedisStore(url)
+
+
 def signature_ok(secret: bytes, body: bytes, header: str | None) -> bool:
     """GitHub's `sha256=<hex HMAC of the raw body>`, compared in constant time."""
     if not header:
@@ -136,6 +183,7 @@ class Config:
     app_id: str | None = None
     app_key: str | None = None
     quiet: bool = False
+    store_url: str | None = None  # a shared verdict store for replicas (redis://...)
 
 
 def config_from_env(env: dict[str, str], policy_file: str | None, quiet: bool = False) -> Config:
@@ -173,6 +221,7 @@ def config_from_env(env: dict[str, str], policy_file: str | None, quiet: bool = 
         app_id=app_id,
         app_key=key,
         quiet=quiet,
+        store_url=env.get(STORE_ENV) or None,
     )
 
 
@@ -375,7 +424,7 @@ def warm_up() -> None:
 def serve(cfg: Config, host: str, port: int) -> None:
     """Run until SIGTERM or Ctrl-C; prints the listening address (port 0 picks a free one)."""
     warm_up()
-    httpd = GuardHTTPServer((host, port), Receiver(cfg))
+    httpd = GuardHTTPServer((host, port), Receiver(cfg, make_store(cfg.store_url)))
     bound_host, bound_port = httpd.server_address[:2]
     sys.stderr.write(f"pipeline-guard serve: listening on http://{bound_host!s}:{bound_port}\n")
     sys.stderr.flush()
