@@ -198,15 +198,14 @@ def run_check(explain: bool, **kw: Any) -> int:
     prepared = door.prepare(opts)
     trusted = prepared.trusted
     mode, refused = effective_mode(trusted.policy, opts.mode)
-    notes = list(prepared.notes)
-    if refused:
-        notes.append(refused)
+    # The door's notes (range chosen, policy source, what could not be read) belong to the change:
+    # every report shows them, not only `explain`.
+    prepared.change.notes[:0] = [*prepared.notes, *([refused] if refused else [])]
     decision = evaluate(
         prepared.change,
         trusted.policy,
         mode,
         policy_source=trusted.source,
-        notes=notes,
         baseline=trusted.baseline,
         codeowners=trusted.codeowners,
     )

@@ -50,6 +50,10 @@ def render(d: Decision) -> str:
         out.append(
             f"**Break-glass:** step-up overridden by `{code(bg.approver)}`: {markdown(bg.reason or '')}\n"
         )
+    if ch.notes:
+        out.append("<details><summary>Notes</summary>\n")
+        out += [f"- {markdown(n)}" for n in ch.notes[:MAX_ROWS]]
+        out.append("\n</details>\n")
     if agents:
         out.append("<details><summary>Agent commits</summary>\n")
         for c in agents[:MAX_ROWS]:
