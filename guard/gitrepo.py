@@ -47,6 +47,7 @@ _STATUS: dict[str, FileStatus] = {
 _HUNK = re.compile(rb"^@@@* -[0-9,]+ (?:-[0-9,]+ )*\+(\d+)(?:,\d+)? @@")
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 COMMIT_MARK = b"\x01PGC"
+LINE_BUDGET = 96 << 20
 MAX_TEXTY_BLOB = 2_000_000  # binary-flagged blobs up to this size are checked for "really text"
 DIFF_FLAGS = ("--no-color", "--no-ext-diff", "--no-textconv", "--no-abbrev", "-M", "-U0")
 # Each commit's own patch, one pass: parse_log_patches reads exactly this output.
@@ -240,7 +241,18 @@ def _parse_raw_entries(r: _Reader) -> list[FileChange]:
     return files
 
 
-def _parse_patches(lines: Iterable[bytes], files: list[FileChange]) -> None:
+class _Budget:
+    """How much added-line text one build may hold (bytes, objects included, roughly). Past it,
+    a file's lines are not kept: it is `spilled`, and readers get them again from git one file at
+    a time (GitRepo.added_lines), so a huge diff is never held whole."""
+
+    PER_LINE = 120  # a NamedTuple, a str header and a list slot
+
+    def __init__(self, limit: int) -> None:
+        self.left = limit
+
+
+def _parse_patches(lines: Iterable[bytes], files: list[FileChange], held: _Budget | None = None) -> None:
     """Fill added lines/binary flags; patch sections come in the same order as the raw entries.
 
     The hottest loop of a big diff: dispatch on the first byte, locals bound once per file."""
@@ -260,7 +272,15 @@ def _parse_patches(lines: Iterable[bytes], files: list[FileChange]) -> None:
         if in_hunk:
             if c == b"+":
                 if append is not None:
-                    append(AddedLine(line_no, line[1:].rstrip(b"\r").decode("utf-8", "replace")))
+                    text = line[1:].rstrip(b"\r").decode("utf-8", "replace")
+                    if held is not None:
+                        held.left -= len(text) + _Budget.PER_LINE
+                        if held.left < 0 and f is not None:  # over budget: this file is re-read later
+                            f.spilled, append = True, None
+                            f.added.clear()
+                            line_no += 1
+                            continue
+                    append(AddedLine(line_no, text))
                 line_no += 1
                 continue
             if c == b"-":
@@ -342,7 +362,7 @@ class _CatFile:
         self.proc = None
 
 
-def parse_log_patches(r: _Reader) -> Iterator[tuple[str, list[FileChange]]]:
+def parse_log_patches(r: _Reader, held: _Budget | None = None) -> Iterator[tuple[str, list[FileChange]]]:
     """(sha, files) per commit of `git log --format=%x01PGC%H -z --raw -p` output, as it arrives."""
     # The marker line ends in NUL, not always in a newline: an empty commit's marker is followed
     # directly by the next commit's.
@@ -353,7 +373,7 @@ def parse_log_patches(r: _Reader) -> Iterator[tuple[str, list[FileChange]]]:
         files = _parse_raw_entries(r)
         # Patch lines up to the next commit's marker: a marker only ever starts a line, and patch
         # content lines start with +, -, space or backslash, so file content cannot forge one.
-        _parse_patches(r.lines(stop=COMMIT_MARK), files)
+        _parse_patches(r.lines(stop=COMMIT_MARK), files, held)
         yield sha, files
         head = r.until(b"\0")
 
@@ -382,6 +402,8 @@ class GitRepo:
             top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=cwd, capture_output=True)
         self.path = Path(top.stdout.decode("utf-8", "surrogateescape").strip()) if top else self.git_dir
         self._cat = _CatFile(self.path)
+        # Added-line text one change may hold before files spill (re-read from git one at a time).
+        self.line_budget = int(os.environ.get("PIPELINE_GUARD_LINE_BUDGET", str(LINE_BUDGET)))
 
     def close(self) -> None:
         self._cat.close()
@@ -535,7 +557,9 @@ class GitRepo:
         if pending:
             yield parse_raw_commit(pending)
 
-    def commit_files(self, revs: Sequence[str], extra: Sequence[str] = ()) -> dict[str, list[FileChange]]:
+    def commit_files(
+        self, revs: Sequence[str], extra: Sequence[str] = (), held: _Budget | None = None
+    ) -> dict[str, list[FileChange]]:
         """Each commit's own file changes (with added lines), in one `git log -p` pass.
 
         `extra` are `git log` arguments placed before the revisions (like iter_commits' `extra`).
@@ -549,12 +573,14 @@ class GitRepo:
         ]
         out: dict[str, list[FileChange]] = {}
         with self._piped(*args) as r:
-            for sha, files in parse_log_patches(r):
+            for sha, files in parse_log_patches(r, held):
                 self._fill_texty_binaries(files)
                 out[sha] = files
         return out
 
-    def net_files(self, base: str, head: str, commits: list[Commit]) -> list[FileChange]:
+    def net_files(
+        self, base: str, head: str, commits: list[Commit], held: _Budget | None = None
+    ) -> list[FileChange]:
         """The net diff base..head, sharing work with the commits' own diffs.
 
         A diff depends only on its two blobs: a net file whose (old, new) blob pair equals the
@@ -570,14 +596,15 @@ class GitRepo:
                     twin = twins.get((f.old_blob, f.new_blob))
                     if twin is not None and f.old_blob != f.new_blob:
                         f.added, f.binary, f.removed_count = twin.added, twin.binary, twin.removed_count
+                        f.spilled = twin.spilled
                 return files
-        return self.diff(base, head)
+        return self.diff(base, head, held)
 
-    def diff(self, base: str, head: str) -> list[FileChange]:
+    def diff(self, base: str, head: str, held: _Budget | None = None) -> list[FileChange]:
         """File changes from base to head (callers pass the merge base for `base...head`)."""
         with self._piped("diff", "-z", "--raw", "-p", *DIFF_FLAGS, "--end-of-options", base, head, "--") as r:
             files = _parse_raw_entries(r)
-            _parse_patches(r.lines(), files)
+            _parse_patches(r.lines(), files, held)
         self._fill_texty_binaries(files)
         return files
 
@@ -598,6 +625,27 @@ class GitRepo:
         if proc.wait() != 0:
             last = err.decode("utf-8", "replace").strip().splitlines()
             raise InternalError(f"git {args[0]} failed: {last[-1] if last else proc.returncode}")
+
+    def added_lines(self, f: FileChange) -> list[AddedLine]:
+        """A file change's added lines read again from its blobs (for a `spilled` file): an added
+        file's every line, a modified one's `git diff` of the two blobs. Fails closed."""
+        if f.new_blob is None or f.is_submodule:
+            return []
+        data = self.read_blob(f.new_blob) if f.old_blob is None or f.binary else None
+        if f.binary and (data is None or not looks_like_text(data)):
+            return []
+        if f.old_blob is None:
+            if data is None:
+                raise InternalError(f"cannot read {f.path} ({f.new_blob[:12]}) again")
+            rows = data.split(b"\n")
+            if rows and rows[-1] == b"":
+                rows.pop()
+            return [AddedLine(i + 1, t.rstrip(b"\r").decode("utf-8", "replace")) for i, t in enumerate(rows)]
+        tmp = [FileChange(path=f.path, status="modified")]
+        text = ("--text",) if f.binary else ()
+        with self._piped("diff", *text, *DIFF_FLAGS, "--end-of-options", f.old_blob, f.new_blob, "--") as r:
+            _parse_patches(r.lines(), tmp)
+        return tmp[0].added
 
     def _fill_texty_binaries(self, files: list[FileChange]) -> None:
         """A file git calls binary because of one stray NUL is still text to the secret scanner."""
@@ -638,11 +686,12 @@ class GitRepo:
         else:
             revs, net_base = [head_sha], EMPTY_TREE
         commits = list(self.iter_commits(revs))
+        held = _Budget(self.line_budget)
         if per_commit_files and commits:
-            by_sha = self.commit_files(revs)
+            by_sha = self.commit_files(revs, held=held)
             for c in commits:
                 c.files = by_sha.get(c.sha, [])
-        files = self.net_files(net_base, head_sha, commits)
+        files = self.net_files(net_base, head_sha, commits, held)
         return Change(
             door=door, head=head_sha, base=base_sha, commits=commits, files=files, blobs=self, **fields
         )
@@ -666,11 +715,12 @@ class GitRepo:
         `net_base..head` (None: from the empty tree). `base` is `net_base`.
         """
         commits = list(self.iter_commits(revs, extra))
+        held = _Budget(self.line_budget)
         if per_commit_files and commits:
-            by_sha = self.commit_files(revs, extra)
+            by_sha = self.commit_files(revs, extra, held)
             for c in commits:
                 c.files = by_sha.get(c.sha, [])
-        files = self.net_files(net_base or EMPTY_TREE, head, commits)
+        files = self.net_files(net_base or EMPTY_TREE, head, commits, held)
         return Change(door=door, head=head, base=net_base, commits=commits, files=files, blobs=self, **fields)
 
     def boundary(self, revs: Sequence[str], extra: Sequence[str] = ()) -> tuple[int, list[str]]:

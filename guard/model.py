@@ -110,6 +110,7 @@ class FileChange:
     added: list[AddedLine] = field(default_factory=list)
     removed_count: int = 0
     similarity: int | None = None  # rename/copy score
+    spilled: bool = False  # `added` was not kept (over the reader's memory budget): use added_lines()
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -259,6 +260,18 @@ class BlobReader(Protocol):
     """Reads git objects by id (works in bare repos and pre-receive quarantine)."""
 
     def read_blob(self, sha: str, max_bytes: int | None = None) -> bytes | None: ...
+
+
+def added_lines(change: Change, f: FileChange) -> list[AddedLine]:
+    """A file's added lines, re-read from git when the reader did not keep them (a huge diff):
+    one file at a time, so a 100 MB diff is never held whole. Fails closed when it cannot."""
+    if not f.spilled:
+        return f.added
+    reread = getattr(change.blobs, "added_lines", None)
+    if reread is None:
+        raise InternalError(f"the added lines of {f.path} were not kept and cannot be read again")
+    lines: list[AddedLine] = reread(f)
+    return lines
 
 
 @dataclass

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from guard.checks.changeio import Candidate, candidate, file_sides, truthy
-from guard.model import Change, FileChange
+from guard.model import Change, FileChange, added_lines
 from guard.safeyaml import DocumentError, load_json
 
 JSON_CONFIGS = (
@@ -200,12 +200,13 @@ def _new_lines(old: str | None, new: str, pattern: re.Pattern[str]) -> Iterator[
 def _file_candidates(change: Change, f: FileChange) -> Iterator[Candidate]:
     path = f.path
     if INSTRUCTIONS.search(path):
-        if f.added:
+        added = added_lines(change, f)
+        if added:
             yield _c(
                 "agent-instructions",
-                f"agent instructions changed: {len(f.added)} line(s) added",
+                f"agent instructions changed: {len(added)} line(s) added",
                 path,
-                f.added[0].number,
+                added[0].number,
             )
         return
     is_json = _matches(path, JSON_CONFIGS)

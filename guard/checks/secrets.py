@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Literal
 import pathspec
 
 from guard import budget
-from guard.model import Action, Change, FileChange, Finding
+from guard.model import Action, Change, FileChange, Finding, added_lines
 from guard.secrets.baseline import load_baseline
 from guard.secrets.detectors import BY_NAME, CONFIDENCE_RANK
 from guard.secrets.engine import Hit, scan_text, scan_texts
@@ -155,11 +155,12 @@ def _scan_files(
             for h in named:
                 shown = redact_in(shown, h.value)
             out.extend(_records(change, named, "filename", f.path, commit, {}, shown))
-        if f.added and not f.is_submodule:
-            texts = [a.text for a in f.added]
-            hits = scan_texts(f.path, [a.number for a in f.added], texts, max_line_length=max_len)
+        added = added_lines(change, f) if not f.is_submodule else []
+        if added:
+            texts = [a.text for a in added]
+            hits = scan_texts(f.path, [a.number for a in added], texts, max_line_length=max_len)
             if hits:
-                lines = {a.number: a.text for a in f.added}
+                lines = {a.number: a.text for a in added}
                 out.extend(_records(change, hits, "file", f.path, commit, lines, shown))
     return out
 
