@@ -201,3 +201,16 @@ def test_a_merge_group_keeps_approvals_only_when_it_adds_nothing(tmp_path: Path)
     )
     g, base, pr_head, group = _group(tmp_path / "line", {"a.txt": "1\n2\n3\n"})
     assert "adds lines to a.txt" in str(adds_nothing_beyond(g.diff(base, group), g.diff(base, pr_head)))
+
+
+def test_a_group_too_large_to_compare_carries_no_approval() -> None:
+    from guard.doors.github_approvals import adds_nothing_beyond
+    from guard.model import FileChange
+
+    pr = FileChange(path="a.py", status="modified")
+    group = FileChange(path="a.py", status="modified", spilled=True)  # lines not held
+    assert (
+        adds_nothing_beyond([group], [pr])
+        == "the group's change to a.py is too large to compare line by line"
+    )
+    assert adds_nothing_beyond([FileChange(path="a.py", status="modified")], [pr]) is None

@@ -159,6 +159,8 @@ def adds_nothing_beyond(group: list[FileChange], approved: list[FileChange]) -> 
         pr = by_path.get(g.path)
         if pr is None:
             return f"the group changes {g.path}, which the approved head does not"
+        if g.spilled or pr.spilled:  # lines not held (a huge diff): cannot prove "nothing more"
+            return f"the group's change to {g.path} is too large to compare line by line"
         extra = Counter(a.text for a in g.added) - Counter(a.text for a in pr.added)
         if extra:
             return f"the group adds lines to {g.path} that the approved head does not"
