@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -112,6 +112,7 @@ class Fingerprints:
     platform: frozenset[str] = frozenset()
     placeholders: frozenset[str] = frozenset()
     vendors: dict[str, IdentityKind] = field(default_factory=dict)
+    env: list[tuple[str, re.Pattern[str], Print]] = field(default_factory=list)  # runtime variables
 
 
 def _scoped(pattern: str) -> str:
@@ -161,6 +162,7 @@ class _Builder:
             "branches",
             "aliases",
             "logins",
+            "env",
         }
     )
 
@@ -222,6 +224,11 @@ class _Builder:
             self.fp.branches.append((b.strip().lower(), p))
         for a in _strings(entry, "aliases", where):
             self.aliases.append((r"\b" + re.escape(a.strip()) + r"\b", p))
+        env = entry.get("env") or {}
+        if not isinstance(env, dict):
+            raise UsageError("env: a mapping of variable name to value regex", where=where)
+        for var, rx in env.items():
+            self.fp.env.append((str(var), _compile(rx, f"{where}.env.{var}"), p))
 
     def build(self) -> Fingerprints:
         fp = self.fp
@@ -442,8 +449,23 @@ def _trailer_evidence(fp: Fingerprints, commit: Commit, subject: str) -> Iterabl
 MAX_DESCRIPTION = 65_536
 
 
+def runner_evidence(env: Mapping[str, str], fp: Fingerprints) -> tuple[Evidence, ...]:
+    """Agent runtime variables in the environment the guard runs in (a local check, the pre-push
+    hook, a CI job): claimed evidence naming the variable, never its value (some hold tokens)."""
+    out: list[Evidence] = []
+    for var, pat, p in fp.env:
+        value = env.get(var)
+        if value is not None and pat.search(value):
+            out.append(Evidence(f"env:{var}", var, "runner-environment", False, p.points_to))
+    return tuple(out)
+
+
 def commit_evidence(
-    commit: Commit, fp: Fingerprints, branch: str | None = None, description: str | None = None
+    commit: Commit,
+    fp: Fingerprints,
+    branch: str | None = None,
+    description: str | None = None,
+    runner: tuple[Evidence, ...] = (),
 ) -> list[Evidence]:
     """Everything the commit (its branch, and the PR/MR that carries it) says about who made it,
     claimed, deduplicated. A PR body is writable by anyone, like a message: claimed evidence that
@@ -464,6 +486,7 @@ def commit_evidence(
     hit = fp.body.search(commit.message[len(subject) :])
     if hit is not None:
         found.append(Evidence("body", hit[1][:200], "commit", False, hit[0].points_to))
+    found.extend(runner)  # an agent runtime pushing/checking this range: every commit in it
     if description:
         hit = fp.body.search(description[:MAX_DESCRIPTION])
         if hit is not None:
@@ -492,10 +515,15 @@ def _verdict(kind: IdentityKind, vendor: str | None, ev: list[Evidence]) -> Iden
 
 
 def identify_commit(
-    commit: Commit, fp: Fingerprints, branch: str | None = None, description: str | None = None
+    commit: Commit,
+    fp: Fingerprints,
+    branch: str | None = None,
+    description: str | None = None,
+    runner: tuple[Evidence, ...] = (),
 ) -> Identity:
-    """One commit's identity from its own metadata (and its branch and PR/MR text, when known)."""
-    ev = commit_evidence(commit, fp, branch, description)
+    """One commit's identity from its own metadata (and its branch, PR/MR text and the runtime
+    the guard runs in, when known)."""
+    ev = commit_evidence(commit, fp, branch, description, runner)
     for e in ev:
         if _kind_of(e.points_to) == "agent":
             return _verdict("agent", _vendor_of(e.points_to), ev)
@@ -657,7 +685,7 @@ def identify_change(change: Change, policy: Policy) -> None:
     for n, c in enumerate(change.commits):
         if not n & 0xFF:
             budget.check("identifying commits")
-        ident = identify_commit(c, fp, change.source_ref, change.description)
+        ident = identify_commit(c, fp, change.source_ref, change.description, change.runner)
         extra = [
             _actor_evidence(a)
             for a in deciding

@@ -297,6 +297,7 @@ class Change:
     identity: Identity = UNKNOWN  # change-level identity, filled by identify
     description: str | None = None  # PR/MR title and body (claimed text: agents' PR footers, task links)
     tag_messages: dict[str, str] = field(default_factory=dict)  # annotated tags pushed: ref -> message
+    runner: tuple[Evidence, ...] = ()  # agent runtime variables where the guard runs (claimed)
 
     def commits_touching(self, path: str) -> tuple[str, ...]:
         """The commits in the range whose own diff touches `path` (old or new side)."""

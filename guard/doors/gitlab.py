@@ -17,6 +17,7 @@ from guard.doors.gitlab_ci import EXTRA_CI_FILES, Pipeline, ensure_default_branc
 from guard.doors.gitlab_ci import read_pipeline as read_pipeline
 from guard.doors.local import default_base
 from guard.gitrepo import GitRepo
+from guard.identify import load_fingerprints, runner_evidence
 from guard.model import ZERO_SHA, Actor, Change, Decision, RefUpdate
 from guard.trusted import load_trusted_policy
 
@@ -120,6 +121,10 @@ def prepare(opts: CheckOptions, env: dict[str, str] | None = None) -> Prepared:
         r for r in (p.source_branch, p.ref if p.kind == "branch" and not p.ref_protected else None) if r
     )
     trusted = load_trusted_policy(repo, change.base, change.head, opts.policy, trusted_refs, exclude)
+    # A Duo Agent Platform flow (AI_FLOW_*) or another agent runtime started this job.
+    change.runner = runner_evidence(env, load_fingerprints(trusted.policy))
+    if change.runner:
+        notes.append("an agent runtime started this job (" + ", ".join(e.value for e in change.runner) + ")")
     return GitLabPrepared(change, trusted, notes + trusted.notes, pipeline=p, api=api)
 
 

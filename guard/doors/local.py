@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 from guard.doors import CheckOptions, Prepared
 from guard.gitrepo import GitRepo
+from guard.identify import load_fingerprints, runner_evidence
 from guard.model import Decision, UsageError
 from guard.trusted import load_trusted_policy
 
@@ -39,6 +42,10 @@ def prepare(opts: CheckOptions) -> Prepared:
     branch = repo.current_branch() if opts.head is None else None
     change = repo.build_change(base, head, door="local", source_ref=branch, environment=opts.deploy)
     trusted = load_trusted_policy(repo, change.base, head, opts.policy, opts.trusted_refs)
+    change.runner = runner_evidence(os.environ, load_fingerprints(trusted.policy))
+    if change.runner:
+        names = ", ".join(e.value for e in change.runner)
+        notes.append(f"an agent runtime is running this check ({names}): every commit counts as its work")
     if change.base == head:
         notes.append("the range is empty: nothing to judge")
     return Prepared(change, trusted, notes + trusted.notes)
