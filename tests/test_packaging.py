@@ -68,5 +68,7 @@ def test_every_test_the_readme_names_exists() -> None:
             defined.setdefault(m.group(1), set()).add(p.stem)
     named = re.findall(r"`(?:(test_\w+)\.py::)?(test_\w+)`", readme)
     assert len(named) > 30
-    missing = [(mod, name) for mod, name in named if name not in defined or (mod and mod not in defined[name])]
+    missing = [
+        (mod, name) for mod, name in named if name not in defined or (mod and mod not in defined[name])
+    ]
     assert missing == []
