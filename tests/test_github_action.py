@@ -63,6 +63,20 @@ def test_project_workflows_and_action_pass_actionlint() -> None:
     assert r.returncode == 0, r.stdout + r.stderr
 
 
+def test_zizmor_finds_nothing_high_in_the_action_or_workflows() -> None:
+    """The guard warns about unpinned third-party actions: its own workflows pin theirs."""
+    zizmor = Path(sys.executable).parent / "zizmor"
+    if not zizmor.exists():
+        pytest.fail(f"zizmor is not installed next to {sys.executable}: run `bash .ci/run`")
+    r = subprocess.run(
+        [str(zizmor), "--offline", "--format", "json", "action.yml", ".github/workflows/"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    findings = json.loads(r.stdout or "[]")
+    high = [f["ident"] for f in findings if f.get("determinations", {}).get("severity") == "High"]
+    assert high == [], high
+
+
 def test_actionlint_checks_inputs_against_the_action(tmp_path: Path) -> None:
     # A workflow using `./` makes actionlint read action.yml: a misspelt input is caught.
     shutil.copy(ROOT / "action.yml", tmp_path / "action.yml")
