@@ -204,12 +204,6 @@ class _Reader:
             self.pos = end + 1
             yield from block.split(b"\n")
 
-    def _fill_to(self, n: int) -> bool:
-        while len(self.buf) - self.pos < n:
-            if not self._more():
-                return False
-        return True
-
 
 def _parse_raw_entries(r: _Reader) -> list[FileChange]:
     files: list[FileChange] = []

@@ -18,9 +18,6 @@ Mode = Literal["enforce", "advisory"]
 FileStatus = Literal["added", "modified", "deleted", "renamed", "copied", "type-changed"]
 
 IDENTITY_KINDS: tuple[IdentityKind, ...] = ("human", "agent", "automation", "unknown")
-FINDING_KINDS: tuple[FindingKind, ...] = ("path", "secret", "permission", "release", "identity")
-ACTIONS: tuple[Action, ...] = ("warn", "step-up", "block")  # weakest first
-VERDICT_ORDER: dict[Verdict, int] = {"allow": 0, "warn": 1, "step-up": 2, "block": 3}
 
 ZERO_SHA = "0" * 40
 

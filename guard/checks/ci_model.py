@@ -80,9 +80,6 @@ class Perms:
             return 0 if scope == "id-token" else 1
         return LEVELS.get(dict(self.scopes).get(scope, "none"), 2)  # unknown values: assume the worst
 
-    def scope_names(self) -> set[str]:
-        return {s for s, _ in self.scopes}
-
     def line_of(self, scope: str) -> int:
         return dict(self.scope_lines).get(scope, self.loc[1])
 

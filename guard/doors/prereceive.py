@@ -42,7 +42,6 @@ from guard.report.escape import plain
 
 DOOR = "pre-receive"
 _LINE = re.compile(r"^([0-9a-f]{40}(?:[0-9a-f]{24})?) ([0-9a-f]{40}(?:[0-9a-f]{24})?) (\S+)$")
-MAX_FINDING_LINES = 8  # per ref: the client sees `remote:` lines, keep them few and short
 MAX_TEXT = 220
 
 

@@ -8,7 +8,6 @@ forge a GitHub workflow command. Each channel gets its own escaper; reports call
 from __future__ import annotations
 
 import re
-import unicodedata
 
 # Bidi embedding/override/isolate controls and other invisible format characters (Trojan Source).
 _INVISIBLE = re.compile("[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u00ad]")
@@ -49,12 +48,3 @@ def workflow_data(text: str) -> str:
 def workflow_property(text: str) -> str:
     """GitHub workflow command property value (`file=`, `title=`)."""
     return workflow_data(text).replace(":", "%3A").replace(",", "%2C")
-
-
-def has_confusables(text: str) -> bool:
-    """True when text mixes invisible/bidi characters or non-ASCII letters that look like ASCII."""
-    if _INVISIBLE.search(text):
-        return True
-    return any(ord(c) > 127 and unicodedata.category(c).startswith("L") for c in text) and any(
-        c.isascii() and c.isalpha() for c in text
-    )
