@@ -98,9 +98,13 @@ def _with_codeowners(repo: GitRepo, tp: TrustedPolicy) -> TrustedPolicy:
     return tp
 
 
+def _with_trusted_files(repo: GitRepo, tp: TrustedPolicy, policy_dir: Path | None = None) -> TrustedPolicy:
+    """The files that travel with the policy: CODEOWNERS and the secret baseline."""
+    return _with_baseline(repo, _with_codeowners(repo, tp), policy_dir)
+
+
 def _with_baseline(repo: GitRepo, tp: TrustedPolicy, policy_dir: Path | None = None) -> TrustedPolicy:
     """Read the policy's secret baseline from the same trusted place as the policy itself."""
-    tp = _with_codeowners(repo, tp)
     name = tp.policy.secrets.baseline
     if not name:
         return tp
@@ -138,7 +142,7 @@ def load_trusted_policy(
         p = Path(policy_path)
         inside = _repo_relative(repo, p)
         if inside is None:
-            return _with_baseline(repo, TrustedPolicy(load_policy_file(p), str(p), None), p.resolve().parent)
+            return _with_trusted_files(repo, TrustedPolicy(load_policy_file(p), str(p), None), p.resolve().parent)
         names: tuple[str, ...] = (inside,)
     else:
         names = POLICY_FILES
@@ -159,10 +163,10 @@ def load_trusted_policy(
             return data.decode("utf-8", "replace") if data is not None else None
 
         policy = build_policy(raw.decode("utf-8", "replace"), where, rel)
-        return _with_baseline(repo, TrustedPolicy(policy, where, ref, notes))
+        return _with_trusted_files(repo, TrustedPolicy(policy, where, ref, notes))
     if policy_path:
         raise UsageError(f"policy file {policy_path} does not exist at the trusted ref {ref[:12]}")
-    return _with_baseline(repo, TrustedPolicy(builtin_policy(), "builtin:default", ref, notes))
+    return _with_trusted_files(repo, TrustedPolicy(builtin_policy(), "builtin:default", ref, notes))
 
 
 def _repo_relative(repo: GitRepo, p: Path) -> str | None:
