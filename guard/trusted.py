@@ -142,7 +142,9 @@ def load_trusted_policy(
         p = Path(policy_path)
         inside = _repo_relative(repo, p)
         if inside is None:
-            return _with_trusted_files(repo, TrustedPolicy(load_policy_file(p), str(p), None), p.resolve().parent)
+            return _with_trusted_files(
+                repo, TrustedPolicy(load_policy_file(p), str(p), None), p.resolve().parent
+            )
         names: tuple[str, ...] = (inside,)
     else:
         names = POLICY_FILES
