@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import json
 import sys
+import traceback
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
@@ -54,7 +55,10 @@ def guarded(fn: F) -> F:
         except RecursionError:
             fail("input nested too deeply: failing closed", EXIT_INTERNAL)
         except Exception as e:
-            fail(f"internal error ({type(e).__name__}: {str(e)[:300]}): failing closed", EXIT_INTERNAL)
+            # Type and place only: an unexpected exception's text may quote the change (a secret).
+            frame = traceback.extract_tb(e.__traceback__)[-1] if e.__traceback__ else None
+            where = f" at {Path(frame.filename).name}:{frame.lineno}" if frame else ""
+            fail(f"internal error ({type(e).__name__}{where}): failing closed", EXIT_INTERNAL)
 
     return wrapper  # type: ignore[return-value]
 

@@ -268,3 +268,17 @@ def test_bare_repository(feature: Repo, tmp_path: Path) -> None:
     )
     assert result.exit_code == 1, result.stderr
     assert json.loads(result.stdout)["decision"] == "step-up"
+
+
+def test_an_unexpected_error_fails_closed_without_quoting_its_text(
+    feature: Repo, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secret = "ghp_" + "Qq1Ww2Ee3Rr4Tt5Yy6Uu7Ii8Oo9Pp0Aa1Ss2Dd"
+
+    def boom(*_a: object, **_k: object) -> None:
+        raise ValueError(f"could not parse line: TOKEN = {secret}")
+
+    monkeypatch.setattr("guard.engine.run_checks", boom)
+    code, _, err = run(feature, "--base", "main")
+    assert code == 3 and "internal error (ValueError at" in err and "failing closed" in err
+    assert secret not in err and "TOKEN" not in err
