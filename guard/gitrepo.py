@@ -18,7 +18,7 @@ import contextlib
 import os
 import re
 import subprocess
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -44,7 +44,6 @@ _STATUS: dict[str, FileStatus] = {
     "C": "copied",
     "T": "type-changed",
 }
-_HUNK = re.compile(rb"^@@@* -[0-9,]+ (?:-[0-9,]+ )*\+(\d+)(?:,\d+)? @@")
 _SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 COMMIT_MARK = b"\x01PGC"
 LINE_BUDGET = 96 << 20
@@ -175,11 +174,10 @@ class _Reader:
                 return out
             searched -= offset  # the buffer was rebased to the old position
 
-    def lines(self, stop: bytes | None = None) -> Iterator[bytes]:
-        """Lines (without the newline) up to a line starting with `stop`, which is left unread.
-
-        Whole buffered blocks are split at once (per-line reads cost a 100k-line diff a second);
-        only the trailing partial line waits for more input."""
+    def blocks(self, stop: bytes | None = None) -> Iterator[bytes]:
+        """Whole lines, many at a time: each block is complete lines joined by newlines (the
+        newline after a block is consumed), up to a line starting with `stop`, which is left
+        unread. A patch is cut into files by searching these blocks, never line by line."""
         while True:
             end = self.buf.rfind(b"\n", self.pos)
             if end < 0:
@@ -188,8 +186,8 @@ class _Reader:
                 if self.pos < len(self.buf):  # the last line has no newline
                     if stop is not None and self.buf.startswith(stop, self.pos):
                         return
-                    line, self.pos = self.buf[self.pos :], len(self.buf)
-                    yield line
+                    block, self.pos = self.buf[self.pos :], len(self.buf)
+                    yield block
                 return
             block, start = self.buf[self.pos : end], self.pos
             if stop is not None:
@@ -199,10 +197,10 @@ class _Reader:
                 k = block.find(b"\n" + stop)
                 if k >= 0:
                     self.pos = start + k + 1
-                    yield from block[:k].split(b"\n")
+                    yield block[:k]
                     return
             self.pos = end + 1
-            yield from block.split(b"\n")
+            yield block
 
 
 def _parse_raw_entries(r: _Reader) -> list[FileChange]:
@@ -236,75 +234,102 @@ def _parse_raw_entries(r: _Reader) -> list[FileChange]:
 
 
 class _Budget:
-    """How much added-line text one build may hold (bytes, objects included, roughly). Past it,
-    a file's lines are not kept: it is `spilled`, and readers get them again from git one file at
-    a time (GitRepo.added_lines), so a huge diff is never held whole."""
+    """How much diff text one build may hold (bytes, roughly). Past it, a file's hunks are not
+    kept: it is `spilled`, and readers get its lines again from git one file at a time
+    (GitRepo.added_lines), so a huge diff is never held whole."""
 
-    PER_LINE = 120  # a NamedTuple, a str header and a list slot
+    PER_FILE = 200  # the FileChange and its holder
 
     def __init__(self, limit: int) -> None:
         self.left = limit
 
 
-def _parse_patches(lines: Iterable[bytes], files: list[FileChange], held: _Budget | None = None) -> None:
-    """Fill added lines/binary flags; patch sections come in the same order as the raw entries.
+_DIFF_HEADER = (b"diff --git ", b"diff --cc ", b"diff --combined ")
 
-    The hottest loop of a big diff: dispatch on the first byte, locals bound once per file."""
+
+def _header_starts(block: bytes) -> list[int]:
+    """Offsets of the lines of `block` that are file headers."""
+    out = [0] if block.startswith(_DIFF_HEADER) else []
+    k = block.find(b"\ndiff ")
+    while k >= 0:
+        if block.startswith(_DIFF_HEADER, k + 1):
+            out.append(k + 1)
+        k = block.find(b"\ndiff ", k + 1)
+    return out
+
+
+def _parse_patches(
+    r: _Reader, files: list[FileChange], held: _Budget | None = None, stop: bytes | None = None
+) -> None:
+    """Cut the patch part of `git diff`/`git log -p` output (up to a line starting with `stop`)
+    into files, in the order of the raw entries: each keeps its hunks as raw bytes (parsed into
+    lines only when a check asks), git's binary verdict and its removed-line count.
+
+    The hottest path of a big diff, so it never walks lines one by one: `diff ` can only start a
+    line as a file header (hunk content starts with +, -, space or backslash), so headers are
+    found by searching whole blocks."""
+    sec = _Section(None, held)
     idx = -1
-    nfiles = len(files)
-    f: FileChange | None = None
-    append = None
-    removed = 0
-    line_no = 0
-    in_hunk = False
-    hunk = _HUNK.match
-    check = budget.check
-    for n, line in enumerate(lines):
-        if not n & 0xFFF:
-            check("reading the diff")
-        c = line[:1]
-        if in_hunk:
-            if c == b"+":
-                if append is not None:
-                    text = line[1:].rstrip(b"\r").decode("utf-8", "replace")
-                    if held is not None:
-                        held.left -= len(text) + _Budget.PER_LINE
-                        if held.left < 0 and f is not None:  # over budget: this file is re-read later
-                            f.spilled, append = True, None
-                            f.added.clear()
-                            line_no += 1
-                            continue
-                    append(AddedLine(line_no, text))
-                line_no += 1
-                continue
-            if c == b"-":
-                removed += 1
-                continue
-            if c == b" ":
-                line_no += 1
-                continue
-            if c == b"\\":
-                continue
-        if c == b"@":
-            m = hunk(line)
-            if m:
-                in_hunk = True
-                line_no = int(m.group(1))
-                continue
-        elif c == b"d" and line.startswith((b"diff --git ", b"diff --cc ", b"diff --combined ")):
-            if f is not None:
-                f.removed_count += removed
-            removed = 0
+    for block in r.blocks(stop):
+        budget.check("reading the diff")
+        starts = _header_starts(block)
+        if not starts or starts[0] > 0:  # the current file goes on
+            sec.add(block[: starts[0] - 1] if starts else block)
+        for i, at in enumerate(starts):
+            sec.close()
             idx += 1
-            in_hunk = False
-            f = files[idx] if idx < nfiles else None
-            append = f.added.append if f is not None else None
-            continue
-        if f is not None and line.startswith((b"Binary files ", b"GIT binary patch")):
+            sec = _Section(files[idx] if idx < len(files) else None, held)
+            sec.add(block[at : starts[i + 1] - 1] if i + 1 < len(starts) else block[at:])
+    sec.close()
+
+
+class _Section:
+    """One file's part of a patch as it streams in: header lines, then hunks."""
+
+    def __init__(self, f: FileChange | None, held: _Budget | None) -> None:
+        self.f = f
+        self.held = held
+        self.header: list[bytes] = []
+        self.hunks: list[bytes] | None = None  # None until the first `@@` line
+        self.size = 0
+        self.removed = 0
+        # A deleted file adds nothing: its hunks are counted, never kept.
+        self.keep = f is not None and f.status != "deleted"
+
+    def add(self, piece: bytes) -> None:
+        if self.hunks is None:
+            if piece.startswith(b"@@"):
+                k = 0
+            else:
+                k = piece.find(b"\n@@") + 1
+                if k == 0:
+                    self.header.append(piece)
+                    return
+                self.header.append(piece[: k - 1])
+            self.hunks = []
+            piece = piece[k:]
+        self.removed += piece.count(b"\n-") + piece.startswith(b"-")
+        if not self.keep:
+            return
+        self.hunks.append(piece)
+        self.size += len(piece)
+        if self.held is not None and self.size > self.held.left:  # over budget: re-read later
+            self.keep, self.hunks = False, []
+            if self.f is not None:
+                self.f.spilled = True
+
+    def close(self) -> None:
+        f = self.f
+        if f is None:
+            return
+        header = b"\n".join(self.header)
+        if b"\nBinary files " in header or b"\nGIT binary patch" in header:
             f.binary = True
-            in_hunk = False
-    if f is not None:
-        f.removed_count += removed
+        f.removed_count += self.removed
+        if self.keep and self.hunks:
+            f.set_patch(b"\n".join(self.hunks))
+            if self.held is not None:
+                self.held.left -= self.size + _Budget.PER_FILE
 
 
 class _CatFile:
@@ -367,7 +392,7 @@ def parse_log_patches(r: _Reader, held: _Budget | None = None) -> Iterator[tuple
         files = _parse_raw_entries(r)
         # Patch lines up to the next commit's marker: a marker only ever starts a line, and patch
         # content lines start with +, -, space or backslash, so file content cannot forge one.
-        _parse_patches(r.lines(stop=COMMIT_MARK), files, held)
+        _parse_patches(r, files, held, stop=COMMIT_MARK)
         yield sha, files
         head = r.until(b"\0")
 
@@ -589,8 +614,8 @@ class GitRepo:
                 for f in files:
                     twin = twins.get((f.old_blob, f.new_blob))
                     if twin is not None and f.old_blob != f.new_blob:
-                        f.added, f.binary, f.removed_count = twin.added, twin.binary, twin.removed_count
-                        f.spilled = twin.spilled
+                        f.share_lines(twin)
+                        f.binary, f.removed_count, f.spilled = twin.binary, twin.removed_count, twin.spilled
                 return files
         return self.diff(base, head, held)
 
@@ -598,7 +623,7 @@ class GitRepo:
         """File changes from base to head (callers pass the merge base for `base...head`)."""
         with self._piped("diff", "-z", "--raw", "-p", *DIFF_FLAGS, "--end-of-options", base, head, "--") as r:
             files = _parse_raw_entries(r)
-            _parse_patches(r.lines(), files, held)
+            _parse_patches(r, files, held)
         self._fill_texty_binaries(files)
         return files
 
@@ -638,7 +663,7 @@ class GitRepo:
         tmp = [FileChange(path=f.path, status="modified")]
         text = ("--text",) if f.binary else ()
         with self._piped("diff", *text, *DIFF_FLAGS, "--end-of-options", f.old_blob, f.new_blob, "--") as r:
-            _parse_patches(r.lines(), tmp)
+            _parse_patches(r, tmp)
         return tmp[0].added
 
     def _fill_texty_binaries(self, files: list[FileChange]) -> None:
@@ -654,7 +679,7 @@ class GitRepo:
             else:
                 data = self.run("diff", "--text", *DIFF_FLAGS, f.old_blob, f.new_blob, check=False)
                 tmp = [FileChange(path=f.path, status="modified")]
-                _parse_patches(data.split(b"\n"), tmp)
+                _parse_patches(_Reader(data), tmp)
                 f.added = tmp[0].added
 
     # ----- the unit under judgement -----

@@ -94,6 +94,37 @@ class AddedLine(NamedTuple):
     text: str  # decoded with errors="replace"; never the raw bytes
 
 
+class _Lines:
+    """A file's added lines: given as a list, or kept as raw hunks and parsed on first use.
+    Shared by two FileChanges with the same diff (a commit's and the net diff's)."""
+
+    __slots__ = ("lines", "patch")
+
+    def __init__(self, lines: list[AddedLine] | None = None, patch: bytes | None = None) -> None:
+        self.lines = lines
+        self.patch = patch
+
+    def get(self) -> list[AddedLine]:
+        if self.lines is None:
+            from guard.hunks import added_from_patch  # the parser needs AddedLine: import here
+
+            self.lines = added_from_patch(self.patch) if self.patch else []
+        return self.lines
+
+
+class _AddedField:
+    """`FileChange.added` (a dataclass field with a descriptor as default): a list when read,
+    parsed from the raw hunks the reader kept only when some check reads it."""
+
+    def __get__(self, obj: FileChange | None, owner: type | None = None) -> list[AddedLine]:
+        if obj is None:
+            return None  # type: ignore[return-value]  # the field's default: no lines given
+        return obj._lines.get()
+
+    def __set__(self, obj: FileChange, value: list[AddedLine] | None) -> None:
+        obj._lines = _Lines(lines=list(value) if value is not None else None)
+
+
 @dataclass
 class FileChange:
     path: str  # new path (old path for deletions); non-UTF-8 bytes shown as \xNN
@@ -104,10 +135,24 @@ class FileChange:
     old_blob: str | None = None  # object ids; None when the side does not exist
     new_blob: str | None = None
     binary: bool = False  # git's own judgement (NUL in the first 8000 bytes)
-    added: list[AddedLine] = field(default_factory=list)
+    added: _AddedField = _AddedField()  # reads as list[AddedLine]; parsed from `patch` on first use
     removed_count: int = 0
     similarity: int | None = None  # rename/copy score
     spilled: bool = False  # `added` was not kept (over the reader's memory budget): use added_lines()
+    _lines: _Lines = field(init=False, repr=False, compare=False)
+
+    @property
+    def patch(self) -> bytes | None:
+        """The raw hunks (from the first `@@` line) when the reader kept them: the secret scanner
+        searches these bytes instead of building one object per line."""
+        return self._lines.patch
+
+    def set_patch(self, patch: bytes | None) -> None:
+        self._lines = _Lines(patch=patch)
+
+    def share_lines(self, other: FileChange) -> None:
+        """Take `other`'s added lines (same blobs, same diff): one copy, parsed at most once."""
+        self._lines = other._lines
 
     @property
     def paths(self) -> tuple[str, ...]:

@@ -87,7 +87,7 @@ def test_diff_parsers_never_crash(data: bytes) -> None:
         files = _parse_raw_entries(r)
     except InternalError:
         return
-    _parse_patches(r.lines(), files)
+    _parse_patches(r, files)
     for f in files:
         assert all(a.number >= 0 for a in f.added)
 
@@ -112,7 +112,7 @@ def test_diff_parsers_never_crash(data: bytes) -> None:
 )
 def test_patch_parser_on_patch_shaped_noise(lines: list[bytes]) -> None:
     files = [FileChange(path=f"f{i}", status="modified") for i in range(5)]
-    _parse_patches(lines, files)
+    _parse_patches(_Reader(b"\n".join(lines)), files)
     assert sum(len(f.added) for f in files) <= sum(1 for ln in lines if ln.startswith(b"+"))
 
 
