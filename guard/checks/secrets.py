@@ -29,7 +29,7 @@ from guard import budget
 from guard.model import Action, Change, FileChange, Finding, added_lines
 from guard.secrets.baseline import load_baseline
 from guard.secrets.detectors import BY_NAME, CONFIDENCE_RANK
-from guard.secrets.engine import Hit, scan_text, scan_texts
+from guard.secrets.engine import Hit, raw_scannable, scan_patch, scan_text, scan_texts
 from guard.secrets.redact import baseline_hash, redact, redact_in, secret_digest
 
 if TYPE_CHECKING:
@@ -155,13 +155,19 @@ def _scan_files(
             for h in named:
                 shown = redact_in(shown, h.value)
             out.extend(_records(change, named, "filename", f.path, commit, {}, shown))
-        added = added_lines(change, f) if not f.is_submodule else []
-        if added:
-            texts = [a.text for a in added]
-            hits = scan_texts(f.path, [a.number for a in added], texts, max_line_length=max_len)
-            if hits:
-                lines = {a.number: a.text for a in added}
-                out.extend(_records(change, hits, "file", f.path, commit, lines, shown))
+        if f.is_submodule:
+            continue
+        patch = f.patch
+        if patch is not None and raw_scannable(patch):  # the common case: search the raw hunks
+            hits, lines = scan_patch(f.path, patch, max_line_length=max_len)
+        else:
+            added = added_lines(change, f)
+            hits = scan_texts(
+                f.path, [a.number for a in added], [a.text for a in added], max_line_length=max_len
+            )
+            lines = {a.number: a.text for a in added} if hits else {}
+        if hits:
+            out.extend(_records(change, hits, "file", f.path, commit, lines, shown))
     return out
 
 

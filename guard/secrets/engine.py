@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from guard.hunks import HunkIndex
 from guard.secrets.detectors import DETECTORS, Ctx, Detector
 from guard.secrets.filters import hash_context, is_hex_digest, is_placeholder, looks_like_reference
 
@@ -142,39 +143,113 @@ def scan_texts(
     """Like `scan_lines`, with line numbers and texts in two parallel lists (no pairs to build)."""
     numbers, texts = _segments(numbers, texts, max_line_length)
     pf = _prefilter()
-    n_own = len(DETECTORS)
     hits: dict[tuple[int, str, str], Hit] = {}
     for i in pf.candidates(texts):
-        text = texts[i]
-        gates = pf.which(text)
-        if not gates:
-            continue
         number = numbers[i]
         nxt = texts[i + 1] if i + 1 < len(texts) else None
         prev = texts[i - 1] if i > 0 and numbers[i - 1] == number - 1 else ""
-        pragma = PRAGMA in text or PRAGMA_NEXTLINE in prev
-        ctx = Ctx(path, text, nxt)
-        found: list[Hit] = []
-        vetoed: set[str] = set()  # values our own detectors rejected (placeholders): detect-secrets may not
-        ds_groups: set[str] = set()
-        for g in gates:  # in DETECTORS order: the most specific detector comes first
-            if g < n_own:
-                found.extend(_run(DETECTORS[g], ctx, number, pragma, vetoed))
-                if g != _GENERIC:
-                    ds_groups.add("providers")
-            else:
-                ds_groups.add(DS_GATES[g - n_own][0])
-        if ds_groups:
-            for h in _detect_secrets(path, text, number, pragma, ds_groups):
-                if not any(h.value in v for v in vetoed):
-                    found.append(h)
-        kept: list[str] = []
-        for h in found:  # one hit per value: `token = "ghp_..."` is a github-token, not also generic
-            if any(h.value in v or v in h.value for v in kept):
-                continue
-            kept.append(h.value)
-            hits.setdefault((h.line, h.detector, h.value), h)
+        _scan_line(pf, path, number, texts[i], prev, nxt, hits)
     return list(hits.values())
+
+
+def raw_scannable(patch: bytes) -> bool:
+    """Whether `scan_patch` may search these bytes as they are: valid UTF-8, so that the bytes the
+    prefilter sees are exactly the encoded text the detectors judge."""
+    if patch.isascii():
+        return True
+    try:
+        patch.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def scan_patch(path: str, patch: bytes, *, max_line_length: int = 20_000) -> tuple[list[Hit], dict[int, str]]:
+    """`scan_texts` over the `+` lines of a file's raw hunks (see guard.hunks), without a Python
+    object per line: the combined pattern searches the bytes (no match crosses a line, and the
+    leading `+` is a non-word character like the newline it stands for), and only the lines it
+    hits are numbered, decoded and judged. Also returns those lines' texts by number."""
+    pf = _prefilter()
+    hits: dict[tuple[int, str, str], Hit] = {}
+    texts: dict[int, str] = {}
+    index: HunkIndex | None = None
+    line_start = -1
+    for m in pf.combined.finditer(patch):
+        start = patch.rfind(b"\n", 0, m.start()) + 1
+        if start == line_start or patch[start : start + 1] != b"+":
+            continue
+        line_start = start
+        if index is None:
+            index = HunkIndex(patch)
+        number = index.number_at(start)
+        if number is None:
+            continue
+        text = _line_text(patch, start)
+        texts[number] = text
+        prev = _added_before(patch, start, number, index)
+        nxt = _added_after(patch, start)
+        _, segs = _segments([number], [text], max_line_length)
+        for k, seg in enumerate(segs):
+            following = segs[k + 1] if k + 1 < len(segs) else nxt
+            _scan_line(pf, path, number, seg, prev if k == 0 else "", following, hits)
+    return list(hits.values()), texts
+
+
+def _line_text(patch: bytes, start: int) -> str:
+    """The text of the patch line starting at `start`, without its `+`/`-` and any CR."""
+    end = patch.find(b"\n", start)
+    return patch[start + 1 : end if end >= 0 else len(patch)].rstrip(b"\r").decode("utf-8", "replace")
+
+
+def _added_before(patch: bytes, start: int, number: int, index: HunkIndex) -> str:
+    """The line just above in the new file when it was added too (for a `nextline` pragma)."""
+    at = patch.rfind(b"\n+", 0, max(start - 1, 0)) + 1  # 0: none (a patch starts with "@@")
+    if at == 0 or patch.find(b"\n ", at, start) >= 0:  # none, or context lines between
+        return ""
+    # Only removed lines between: the line above. A hunk header between (git never starts a hunk
+    # right after another with -U0, but a patch may): ask the index.
+    if patch.find(b"\n@", at, start) >= 0 and index.number_at(at) != number - 1:
+        return ""
+    return _line_text(patch, at)
+
+
+def _added_after(patch: bytes, start: int) -> str | None:
+    """The next added line of the file, whatever lies between (as in the list of added lines)."""
+    at = patch.find(b"\n+", start)
+    return _line_text(patch, at + 1) if at >= 0 else None
+
+
+def _scan_line(
+    pf: _Prefilter, path: str, number: int, text: str, prev: str, nxt: str | None,
+    hits: dict[tuple[int, str, str], Hit],
+) -> None:  # fmt: skip
+    """Every detector whose gate `text` hits, into `hits` (one per line, detector and value)."""
+    gates = pf.which(text)
+    if not gates:
+        return
+    n_own = len(DETECTORS)
+    pragma = PRAGMA in text or PRAGMA_NEXTLINE in prev
+    ctx = Ctx(path, text, nxt)
+    found: list[Hit] = []
+    vetoed: set[str] = set()  # values our own detectors rejected (placeholders): detect-secrets may not
+    ds_groups: set[str] = set()
+    for g in gates:  # in DETECTORS order: the most specific detector comes first
+        if g < n_own:
+            found.extend(_run(DETECTORS[g], ctx, number, pragma, vetoed))
+            if g != _GENERIC:
+                ds_groups.add("providers")
+        else:
+            ds_groups.add(DS_GATES[g - n_own][0])
+    if ds_groups:
+        for h in _detect_secrets(path, text, number, pragma, ds_groups):
+            if not any(h.value in v for v in vetoed):
+                found.append(h)
+    kept: list[str] = []
+    for h in found:  # one hit per value: `token = "ghp_..."` is a github-token, not also generic
+        if any(h.value in v or v in h.value for v in kept):
+            continue
+        kept.append(h.value)
+        hits.setdefault((h.line, h.detector, h.value), h)
 
 
 def scan_text(path: str, text: str, *, max_line_length: int = 20_000) -> list[Hit]:
