@@ -495,19 +495,31 @@ def parse_gitlab(docs: dict[str, Any]) -> list[Job]:
 # ----- both sides -----
 
 
-def _side_texts(change: Change, old: bool) -> tuple[dict[str, str], dict[str, str]]:
-    """(path -> text, path -> why unreadable) for every changed file on one side."""
-    texts: dict[str, str] = {}
-    errors: dict[str, str] = {}
-    for f in change.files:
-        sides = file_sides(change, f)
-        path = old_path(f) if old else f.path
-        text = sides.old if old else sides.new
+class _SideTexts:
+    """One side's file texts, read only for the paths asked for: a change of 300 source files and
+    one workflow reads one blob, not 600."""
+
+    def __init__(self, change: Change, old: bool) -> None:
+        self.change = change
+        self.old = old
+        self.by_path = {(old_path(f) if old else f.path): f for f in change.files}
+        self.texts: dict[str, str] = {}
+        self.errors: dict[str, str] = {}
+
+    def read(self, path: str) -> str | None:
+        """The text at `path` on this side; None when absent or unreadable (the reason in errors)."""
+        if path in self.texts:
+            return self.texts[path]
+        f = self.by_path.get(path)
+        if f is None or path in self.errors:
+            return None
+        sides = file_sides(self.change, f)
+        text = sides.old if self.old else sides.new
         if text is not None:
-            texts[path] = text
-        elif (f.old_blob if old else f.new_blob) is not None and sides.error:
-            errors[path] = sides.error
-    return texts, errors
+            self.texts[path] = text
+        elif (f.old_blob if self.old else f.new_blob) is not None and sides.error:
+            self.errors[path] = sides.error
+        return text
 
 
 def _defined_vars(doc: Any) -> set[str]:
@@ -525,19 +537,20 @@ def build_side(change: Change, old: bool) -> CiSide:
     side = CiSide()
     candidates = {f.path if not old else old_path(f) for f in change.files}
     kinds = {p: k for p in candidates if (k := ci_kind(p))}
-    texts, read_errors = _side_texts(change, old)
+    texts = _SideTexts(change, old)
     docs: dict[str, list[Any]] = {}
 
     def parse(path: str) -> None:
         if path in docs or path in side.errors:
             return
-        if path in read_errors:
-            side.errors[path] = DocumentError(read_errors[path], path)
+        text = texts.read(path)
+        if path in texts.errors:
+            side.errors[path] = DocumentError(texts.errors[path], path)
             return
-        if path not in texts:
+        if text is None:
             return
         try:
-            docs[path] = load_yaml_all(texts[path], path)
+            docs[path] = load_yaml_all(text, path)
         except DocumentError as e:
             side.errors[path] = e
 
@@ -560,7 +573,7 @@ def build_side(change: Change, old: bool) -> CiSide:
             kinds[p] = "gitlab"
             parse(p)
     side.kinds = kinds
-    side.texts = {p: texts[p] for p in kinds if p in texts}
+    side.texts = {p: texts.texts[p] for p in kinds if p in texts.texts}
     gitlab: dict[str, Any] = {}
     for path, kind in sorted(kinds.items()):
         if path not in docs:
