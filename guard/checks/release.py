@@ -27,7 +27,7 @@ from guard.checks.changeio import (
 )
 from guard.checks.ci_model import Job, Loc, ci_diff, norm
 from guard.checks.release_steps import classify, production_like
-from guard.checks.versions import CHANGELOG, changelog_releases, own_version
+from guard.checks.versions import CHANGELOG, changelog_releases, may_declare_version, own_version
 from guard.model import Change, Finding
 
 if TYPE_CHECKING:
@@ -88,6 +88,9 @@ def version_candidates(change: Change) -> Iterator[Candidate]:
     for f in change.files:
         if f.is_submodule or f.binary:
             continue
+        paths = {f.path, old_path(f)}
+        if not (CHANGELOG.search(f.path) or any(may_declare_version(p, f.patch) for p in paths)):
+            continue  # neither side can declare a version: nothing to read
         sides = file_sides(change, f)
         old = own_version(old_path(f), sides.old) if sides.old is not None else None
         new = own_version(f.path, sides.new) if sides.new is not None else None

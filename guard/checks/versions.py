@@ -9,6 +9,7 @@ pom.xml. Dependency versions live elsewhere and are never read.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from guard.safeyaml import DocumentError, load_json
@@ -102,36 +103,57 @@ def _json(text: str) -> Version | None:
     return Version(v, text.count("\n", 0, i) + 1 if i >= 0 else 1)
 
 
-def own_version(path: str, text: str) -> Version | None:
-    """The version this file declares for the project itself, or None."""
+def _reader(path: str) -> Callable[[str], Version | None] | None:
+    """How to read the project's own version from a file at `path`; None: it declares none."""
     name = path.rsplit("/", 1)[-1]
     low = name.lower()
     if name in TOML_TABLES:
-        return _toml(text, TOML_TABLES[name])
+        return lambda text: _toml(text, TOML_TABLES[name])
     if name == "setup.cfg":
-        return _ini(text, "metadata")
+        return lambda text: _ini(text, "metadata")
     if name == "setup.py":
-        return _first(_SETUP_PY, text)
+        return lambda text: _first(_SETUP_PY, text)
     if name in JSON_MANIFESTS:
-        return _json(text)
+        return _json
     if name == "Chart.yaml":
-        return _first(_CHART, text)
+        return lambda text: _first(_CHART, text)
     if name == "pom.xml":
-        return _pom(text)
+        return _pom
     if low.endswith(".gemspec"):
-        return _first(_GEMSPEC, text)
+        return lambda text: _first(_GEMSPEC, text)
     if name == "version.rb":
-        return _first(_RB_VERSION, text)
+        return lambda text: _first(_RB_VERSION, text)
     if name == "gradle.properties":
-        return _first(_GRADLE, text)
+        return lambda text: _first(_GRADLE, text)
     if low.endswith(".csproj") or name == "Directory.Build.props":
-        return _first(_CSPROJ, text, 2)
+        return lambda text: _first(_CSPROJ, text, 2)
     if low in ("version", "version.txt"):
-        first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
-        return Version(first, 1) if _PLAIN.match(first) else None
+        return _plain
     if low.endswith(".py"):
-        return _first(_PY_VERSION, text)
+        return lambda text: _first(_PY_VERSION, text)
     return None
+
+
+def _plain(text: str) -> Version | None:
+    first = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
+    return Version(first, 1) if _PLAIN.match(first) else None
+
+
+def own_version(path: str, text: str) -> Version | None:
+    """The version this file declares for the project itself, or None."""
+    read = _reader(path)
+    return read(text) if read is not None else None
+
+
+def may_declare_version(path: str, patch: bytes | None) -> bool:
+    """Whether a change to `path` can change the version it declares, without reading it: a
+    manifest by name; any Python file only when its hunks (`patch`, None: not at hand) touch a
+    `__version__` line (otherwise both sides declare the same one)."""
+    if _reader(path) is None:
+        return False
+    if path.lower().endswith(".py") and patch is not None:
+        return b"__version__" in patch
+    return True
 
 
 CHANGELOG = re.compile(r"(^|/)(CHANGELOG|CHANGES|HISTORY|NEWS|RELEASE[-_]?NOTES)(\.[a-z]+)?$", re.IGNORECASE)
