@@ -29,7 +29,8 @@ from guard import budget
 from guard.model import Action, Change, FileChange, Finding, added_lines
 from guard.secrets.baseline import load_baseline
 from guard.secrets.detectors import BY_NAME, CONFIDENCE_RANK
-from guard.secrets.engine import Hit, raw_scannable, scan_patch, scan_text, scan_texts
+from guard.secrets.engine import Hit, raw_scannable, scan_text, scan_texts
+from guard.secrets.parallel import Result, scan_patches
 from guard.secrets.redact import baseline_hash, redact, redact_in, secret_digest
 
 if TYPE_CHECKING:
@@ -144,8 +145,9 @@ def _records(
 
 
 def _scan_files(
-    change: Change, files: list[FileChange], commit: str | None, max_len: int
+    change: Change, files: list[FileChange], commit: str | None, max_len: int, done: dict[int, Result]
 ) -> list[SecretRecord]:
+    """Records for `files`; `done` holds the raw-hunk scans already made (by FileChange id)."""
     out: list[SecretRecord] = []
     for f in files:
         budget.check("scanning for secrets")
@@ -157,10 +159,9 @@ def _scan_files(
             out.extend(_records(change, named, "filename", f.path, commit, {}, shown))
         if f.is_submodule:
             continue
-        patch = f.patch
-        if patch is not None and raw_scannable(patch):  # the common case: search the raw hunks
-            hits, lines = scan_patch(f.path, patch, max_line_length=max_len)
-        else:
+        if id(f) in done:
+            hits, lines = done[id(f)]
+        else:  # spilled, or not valid UTF-8: the parsed lines
             added = added_lines(change, f)
             hits = scan_texts(
                 f.path, [a.number for a in added], [a.text for a in added], max_line_length=max_len
@@ -169,6 +170,21 @@ def _scan_files(
         if hits:
             out.extend(_records(change, hits, "file", f.path, commit, lines, shown))
     return out
+
+
+def _raw_scans(groups: list[list[FileChange]], max_len: int) -> dict[int, Result]:
+    """Every file with raw hunks the scanner can search as bytes, scanned in one batch (split
+    across two processes when big): FileChange id -> (hits, hit lines' texts)."""
+    files: list[FileChange] = []
+    seen: set[int] = set()
+    for group in groups:
+        for f in group:
+            patch = f.patch
+            if patch is not None and not f.is_submodule and id(f) not in seen and raw_scannable(patch):
+                seen.add(id(f))
+                files.append(f)
+    results = scan_patches([(f.path, f.patch or b"") for f in files], max_line_length=max_len)
+    return {id(f): res for f, res in zip(files, results, strict=True)}
 
 
 def scan_change(
@@ -180,13 +196,15 @@ def scan_change(
     if cached is not None and cached.settings == settings:
         return cached.records
     records: list[SecretRecord] = []
-    if change.commits:
-        for c in reversed(change.commits):  # `git log` order is newest first
-            records.extend(_scan_files(change, c.files, c.sha, max_line_length))
+    commits = list(reversed(change.commits))  # `git log` order is newest first
+    done = _raw_scans([c.files for c in commits] if commits else [change.files], max_line_length)
+    if commits:
+        for c in commits:
+            records.extend(_scan_files(change, c.files, c.sha, max_line_length, done))
             hits = scan_text("", c.message, max_line_length=max_line_length)
             records.extend(_records(change, hits, "message", None, c.sha, {}))
     else:
-        records.extend(_scan_files(change, change.files, None, max_line_length))
+        records.extend(_scan_files(change, change.files, None, max_line_length, done))
     for ref, text in change.tag_messages.items():
         hits = scan_text("", text, max_line_length=max_line_length)
         records.extend(_records(change, hits, "tag", None, None, {}, ref=ref))

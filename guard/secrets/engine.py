@@ -112,6 +112,12 @@ class _Prefilter:
         return [i for i, r in enumerate(self.singles) if r.search(text)]
 
 
+def load_detectors() -> None:
+    """Compile our detectors and load detect-secrets' plugins now (not at the first candidate)."""
+    _prefilter()
+    _ds()
+
+
 @lru_cache(maxsize=1)
 def _prefilter() -> _Prefilter:
     return _Prefilter([d.anchor for d in DETECTORS] + [g for _, g in DS_GATES])
