@@ -56,10 +56,15 @@ class HunkIndex:
         self.patch = patch
         self.starts: list[int] = []  # offset of each hunk's first content line
         self.numbers: list[int] = []  # the new-file line number it starts at
-        for m in HUNK.finditer(patch):
-            nl = patch.find(b"\n", m.end())
-            self.starts.append(nl + 1 if nl >= 0 else len(patch))
-            self.numbers.append(int(m.group(1)))
+        at = 0 if patch.startswith(b"@@") else patch.find(b"\n@@") + 1
+        while at >= 0 and (at > 0 or patch.startswith(b"@@")):
+            m = HUNK.match(patch, at)  # a header: only ever at a line start
+            nl = patch.find(b"\n", at)
+            if m:
+                self.starts.append(nl + 1 if nl >= 0 else len(patch))
+                self.numbers.append(int(m.group(1)))
+            nxt = patch.find(b"\n@@", nl) if nl >= 0 else -1
+            at = nxt + 1 if nxt >= 0 else -1
         self._cursor = (-1, 0, 0)  # (hunk, offset of a line start in it, its new-file number)
 
     def number_at(self, start: int) -> int | None:
