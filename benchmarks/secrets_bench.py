@@ -118,52 +118,78 @@ def run_guard(repo: Path, base: str) -> tuple[float, float, set[tuple[str, int]]
     return t_git, t_scan, {(f.path or "", f.line or 0) for f in found}, lines
 
 
-def run_cli(repo: Path, base: str) -> tuple[float, int] | None:
-    if not (ROOT / "guard" / "cli.py").exists():
-        return None
+def _cpu_children() -> float:
+    ru = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return ru.ru_utime + ru.ru_stime
+
+
+def run_cli(repo: Path, base: str, head: str = "HEAD") -> tuple[float, float, int]:
+    """(wall seconds, CPU seconds of it and its children, secret findings) of one whole CLI run."""
     cmd = [sys.executable, "-c", "import sys; from guard.cli import main; sys.exit(main())",
-           "check", "--repo", str(repo), "--base", base, "--head", "HEAD", "--format", "json"]  # fmt: skip
+           "check", "--repo", str(repo), "--base", base, "--head", head, "--format", "json"]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for var in ("GITHUB_ACTIONS", "GITLAB_CI"):
         env.pop(var, None)
+    cpu = _cpu_children()
     t, proc = timed(lambda: subprocess.run(cmd, capture_output=True, text=True, env=env))
+    cpu = _cpu_children() - cpu
     try:
         report = json.loads(proc.stdout)
         secrets = [f for f in report.get("findings", []) if f.get("kind") == "secret"]
     except (ValueError, AttributeError):
         print(f"  CLI exit {proc.returncode}, no JSON report: {proc.stderr.strip()[-300:]}")
-        return t, -1
-    return t, len(secrets)
+        return t, cpu, -1
+    return t, cpu, len(secrets)
 
 
-def run_detect_secrets(repo: Path) -> tuple[float, set[tuple[str, int]]]:
+def run_detect_secrets(repo: Path, cores: int | None = None) -> tuple[float, float, set[tuple[str, int]]]:
+    """(wall, CPU, findings) of `detect-secrets scan` over the repository's files."""
     exe = Path(sys.executable).with_name("detect-secrets")
-    t, proc = timed(lambda: subprocess.run([str(exe), "scan", "--all-files"], cwd=repo, capture_output=True))
+    opts = ["--cores", str(cores)] if cores else []
+    cpu = _cpu_children()
+    cmd = [str(exe), *opts, "scan", "--all-files"]
+    t, proc = timed(lambda: subprocess.run(cmd, cwd=repo, capture_output=True))
+    cpu = _cpu_children() - cpu
     data = json.loads(proc.stdout)
-    return t, {(path, s["line_number"]) for path, items in data["results"].items() for s in items}
+    return t, cpu, {(path, s["line_number"]) for path, items in data["results"].items() for s in items}
 
 
-def throughput(lines: int) -> None:
+def throughput(lines: int, one_core: bool) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="pg-secrets-bench-"))
     try:
         base, plants = build_repo(tmp, lines)
         t_git, t_scan, ours, added = run_guard(tmp, base)
-        cli = run_cli(tmp, base)
-        t_ds, theirs = run_detect_secrets(tmp)
+        runs = sorted(run_cli(tmp, base) for _ in range(3))
+        cli_t, cli_cpu, cli_n = runs[1]  # the median of three
+        idle_t, _, _ = sorted(run_cli(tmp, "HEAD") for _ in range(3))[1]  # empty range: fixed costs
+        t_ds, cpu_ds, theirs = run_detect_secrets(tmp)
         planted = set(plants)
         files = len(list((tmp / "src").iterdir()))
         inproc = t_git + t_scan
         rows = [
             f"added lines: {added:,} in {files} files, {len(plants)} planted secrets",
-            f"detect-secrets scan:          {t_ds:7.2f} s  ({added / t_ds:,.0f} lines/s)",
-            f"pipeline-guard build_change:  {t_git:7.2f} s  (git reading, shared by all checks)",
-            f"pipeline-guard secret check:  {t_scan:7.2f} s  ({added / t_scan:,.0f} lines/s)",
-            f"in-process total:             {inproc:7.2f} s  -> {t_ds / inproc:5.1f}x vs detect-secrets",
-            f"secret check alone:                      -> {t_ds / t_scan:5.1f}x",
+            f"detect-secrets scan (all {os.cpu_count()} cores): {t_ds:6.2f} s wall, {cpu_ds:6.2f} s CPU "
+            f"({added / t_ds:,.0f} lines/s)",
         ]
-        if cli:
-            rows.append(f"`pipeline-guard check` (CLI): {cli[0]:7.2f} s  -> {t_ds / cli[0]:5.1f}x")
-            rows.append(f"  ({cli[1]} secret findings in its JSON report)")
+        if one_core:
+            t_ds1, _, _ = run_detect_secrets(tmp, cores=1)
+            rows.append(f"detect-secrets --cores 1 scan: {t_ds1:6.2f} s wall ({added / t_ds1:,.0f} lines/s)")
+        rows += [
+            f"`pipeline-guard check` (CLI):     {cli_t:6.2f} s wall, {cli_cpu:6.2f} s CPU (median of 3; "
+            f"{cli_n} secret findings in its JSON report)",
+            f"  of which fixed costs:           {idle_t:6.2f} s (the same CLI on an empty range: "
+            "start-up, imports, policy)",
+            f"  in-process build_change:        {t_git:6.2f} s (git reading, shared by all checks)",
+            f"  in-process secret check:        {t_scan:6.2f} s ({added / t_scan:,.0f} lines/s, "
+            "detect-secrets' plugins loaded on first use)",
+            f"RATIO whole CLI vs detect-secrets, wall:  {t_ds / cli_t:5.1f}x",
+            f"RATIO whole CLI vs detect-secrets, CPU:   {cpu_ds / cli_cpu:5.1f}x",
+        ]
+        if one_core:
+            rows.append(f"RATIO whole CLI vs detect-secrets on one core, wall: {t_ds1 / cli_t:5.1f}x")
+        rows += [
+            f"RATIO in-process (git + secret check) vs detect-secrets, wall: {t_ds / inproc:5.1f}x",
+        ]
         lost = (planted & theirs) - ours
         rows += [
             f"planted found: {len(planted & ours)}/{len(planted)} by pipeline-guard, "
@@ -231,12 +257,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--lines", type=int, default=100_000)
     ap.add_argument("--memory-mb", type=int, default=0, help="also measure peak RSS on a diff this large")
+    ap.add_argument("--one-core", action="store_true", help="also time detect-secrets on one core")
     ap.add_argument("--measure-child", nargs=2, metavar=("REPO", "BASE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.measure_child:
         measure_child(*args.measure_child)
         return
-    throughput(args.lines)
+    throughput(args.lines, args.one_core)
     if args.memory_mb:
         memory(args.memory_mb)
     print(f"(this process: peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB)")

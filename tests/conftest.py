@@ -18,7 +18,6 @@ settings.register_profile("default", deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 
-
 @pytest.fixture
 def repo(tmp_path: Path) -> Repo:
     """A fresh repository with one human commit on main."""
