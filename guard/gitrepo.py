@@ -421,7 +421,7 @@ class GitRepo:
             top = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=cwd, capture_output=True)
         self.path = Path(top.stdout.decode("utf-8", "surrogateescape").strip()) if top else self.git_dir
         self._cat = _CatFile(self.path)
-        # Added-line text one change may hold before files spill (re-read from git one at a time).
+        # Hunk bytes one change may hold before files spill (re-read from git one at a time).
         self.line_budget = int(os.environ.get("PIPELINE_GUARD_LINE_BUDGET", str(LINE_BUDGET)))
 
     def close(self) -> None:
