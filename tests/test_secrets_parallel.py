@@ -22,7 +22,7 @@ def _jobs() -> list[tuple[str, bytes]]:
             lines.insert(i % 20, f"+TOKEN = '{GHP}'")
         if i % 5 == 0:
             lines.append(f'+STRIPE_KEY = "{STRIPE}"')
-        out.append((f"src/m{i}.py", ("@@ -0,0 +1,%d @@\n" % len(lines) + "\n".join(lines)).encode()))
+        out.append((f"src/m{i}.py", (f"@@ -0,0 +1,{len(lines)} @@\n" + "\n".join(lines)).encode()))
     return out
 
 
