@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from guard import budget
+from guard.hunks import removed_in
 from guard.model import (
     ZERO_SHA,
     AddedLine,
@@ -308,7 +309,7 @@ class _Section:
                 self.header.append(piece[: k - 1])
             self.hunks = []
             piece = piece[k:]
-        self.removed += piece.count(b"\n-") + piece.startswith(b"-")
+        self.removed += removed_in(piece)  # pieces are whole lines: a `-` starts one
         if not self.keep:
             return
         self.hunks.append(piece)

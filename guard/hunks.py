@@ -13,7 +13,7 @@ from bisect import bisect_right
 from guard import budget
 from guard.model import AddedLine
 
-HUNK = re.compile(rb"^@@@* -[0-9,]+ (?:-[0-9,]+ )*\+(\d+)(?:,\d+)? @@", re.MULTILINE)
+HUNK = re.compile(rb"@@@* -[0-9,]+ (?:-[0-9,]+ )*\+(\d+)(?:,\d+)? @@")  # matched at line starts
 
 
 def added_from_patch(patch: bytes) -> list[AddedLine]:
@@ -44,7 +44,7 @@ def added_from_patch(patch: bytes) -> list[AddedLine]:
 
 
 def removed_in(patch: bytes) -> int:
-    """How many `-` lines the hunks hold (the patch starts at its first hunk header)."""
+    """How many `-` lines `patch` holds (hunk lines only: no `--- a/` file header in it)."""
     return patch.count(b"\n-") + patch.startswith(b"-")
 
 
