@@ -203,11 +203,16 @@ def _scan_events(text: str, where: str, max_depth: int, max_aliases: int, max_no
             anchors.clear()
 
 
-def _yaml_error(e: BaseException, where: str) -> DocumentError:
+def _yaml_error(e: BaseException, where: str, max_depth: int) -> DocumentError:
     if isinstance(e, DocumentError):
         return e
     if isinstance(e, yaml.MarkedYAMLError):
         mark = e.problem_mark or e.context_mark
+        if "nesting depth" in (e.problem or ""):
+            # libyaml (PyYAML >= 6.0.2's C scanner) has its own cap, above ours, and may fire
+            # before our event scan sees the level that crosses ours: same finding, same words.
+            line = mark.line + 1 if mark else None
+            return DocumentError(f"nested deeper than {max_depth} levels", where, line)
         return DocumentError(
             f"invalid YAML: {e.problem or e.context or 'syntax error'}",
             where,
@@ -233,7 +238,7 @@ def load_yaml_all(
         _scan_events(text, where, max_depth, max_aliases, max_nodes)
         return list(yaml.load_all(text, Loader=_LineLoader))
     except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError, AttributeError) as e:
-        raise _yaml_error(e, where) from None
+        raise _yaml_error(e, where, max_depth) from None
 
 
 def load_yaml(
