@@ -2,7 +2,7 @@
 merged MRs that brought each agent commit in (bound to the merged head by GitLab's clock).
 
 Histories are real repositories with merge commits. Where each API body comes from:
-- Prism serving GitLab's OpenAPI extract (shared/data/gitlab, GitLab 19.5) validates the reads the
+- Prism serving GitLab's OpenAPI extract (tests/data/gitlab, GitLab 19.5) validates the reads the
   deploy gate sends that the extract covers: deployments (with its environment/status/order_by/
   sort query), MR, MR commits, MR approvals, members (`test_deploy_reads_satisfy_gitlabs_contract`).
 - `GET /projects/:id/repository/commits/:sha/merge_requests` is NOT in the extract: its body is the

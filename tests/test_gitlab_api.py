@@ -1,7 +1,7 @@
 """The GitLab door's python-gitlab requests, validated by Prism serving GitLab's own OpenAPI extract.
 
 Stand-in: Prism 5.14.2 (npm) on a free loopback port, started once for this module (session
-scope), serving `shared/data/gitlab/openapi_v3.guard-subset.yaml` (GitLab 19.5, CC BY-SA 4.0,
+scope), serving `tests/data/gitlab/openapi_v3.guard-subset.yaml` (GitLab 19.5, CC BY-SA 4.0,
 provenance in its SOURCE.md) through the overlay in tests/standins/gitlab_overlay.py. The
 overlay's deliberate deviations from GitLab's contract:
 

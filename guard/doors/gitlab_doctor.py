@@ -1,5 +1,5 @@
 """`pipeline-guard doctor` on GitLab: read-only checks, where the REST API the guard is tested against
-(shared/data/gitlab/openapi_v3.guard-subset.yaml) exposes the setting.
+(tests/data/gitlab/openapi_v3.guard-subset.yaml) exposes the setting.
 
 Read: the project's merge settings (pipeline must succeed, skipped pipelines, job-token pushes,
 trigger-approved deployments), environments and protected environments. Protected branches and

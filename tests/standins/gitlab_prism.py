@@ -1,12 +1,12 @@
 """Prism serving GitLab's own OpenAPI extract (recipe: shared/research/gitlab-api-harness.md).
 
-The spec is CC BY-SA data beside the clone (`<repo>/../shared/data/gitlab/`); it is never copied
-into the repository: the overlay writes a derived copy into a temp dir at fixture setup.
+The spec is CC BY-SA 4.0 test data vendored in `tests/data/gitlab/` (provenance in its SOURCE.md,
+licence in its LICENSE.md), so the tests need nothing beside the clone; the overlay writes a derived
+copy into a temp dir at fixture setup.
 """
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import time
@@ -23,11 +23,10 @@ READY = "Prism is listening"
 
 
 def gitlab_spec() -> Path:
-    """The shared extract; a missing one fails the test with the fix (never a skip)."""
-    root = Path(os.environ.get("PG_SHARED", REPO.parent / "shared"))
-    spec = root / "data" / "gitlab" / SPEC
+    """The vendored extract; a missing one fails the test (never a skip)."""
+    spec = REPO / "tests" / "data" / "gitlab" / SPEC
     if not spec.is_file():
-        pytest.fail(f"GitLab OpenAPI extract missing at {spec}: check out shared/ beside the repository")
+        pytest.fail(f"GitLab OpenAPI extract missing at {spec}: it is part of the repository")
     return spec
 
 
