@@ -490,6 +490,7 @@ class GitRepo:
         """A revision -> full commit id, or a usage error naming it (exit 2)."""
         if not rev or rev.startswith("-") or "\n" in rev or "\0" in rev:
             raise UsageError(f"invalid {what} {rev!r}")
+        self._refuse_ambiguous(rev, what)
         proc = subprocess.run(
             ["git", "rev-parse", "--verify", "--quiet", "--end-of-options", f"{rev}^{{commit}}"],
             cwd=self.path,
@@ -502,6 +503,25 @@ class GitRepo:
             raise UsageError(f"unknown {what} {rev!r}{hint}")
         return proc.stdout.decode().strip()
 
+    def _refuse_ambiguous(self, rev: str, what: str) -> None:
+        """A short name that is both a tag and a branch is a usage error, never git's pick (the tag);
+        a full name (`refs/...`) must exist exactly, or git would take `refs/tags/<it>`."""
+        name = re.split(r"[~^@:]", rev, maxsplit=1)[0]
+        if name.startswith("refs/"):  # exactly that ref: never `refs/tags/refs/heads/main` instead
+            if self.ref_commit(name) is None:
+                raise UsageError(f"unknown {what} {rev!r} (no ref of that full name)")
+            return
+        if not name or name == "HEAD" or _SHA.match(name):
+            return
+        # git's lookup order, plus the remote-tracking branch a CI clone has instead of a local one
+        cands = [f"refs/{name}", f"refs/tags/{name}", f"refs/heads/{name}", f"refs/remotes/{name}"]
+        cands.append(f"refs/remotes/origin/{name}")
+        out = self.run("for-each-ref", "--format=%(refname)", "--end-of-options", *cands, check=False)
+        found = sorted(set(out.decode("utf-8", "replace").splitlines()) & set(cands))
+        # A branch named like an abbreviated id wins over the commit in git's lookup: refuse it too.
+        if len(found) > 1 or (found and re.fullmatch(r"[0-9a-f]{4,63}", name)):
+            raise UsageError(f"{what} {rev!r} is ambiguous ({', '.join(found)}): name it by its full ref")
+
     def exists(self, rev: str) -> bool:
         try:
             self.resolve(rev)
@@ -509,32 +529,80 @@ class GitRepo:
         except UsageError:
             return False
 
+    # ----- refs by full name (trust is never decided on a name git may DWIM to a tag) -----
+
+    def ref_commit(self, full: str) -> str | None:
+        """The commit the ref named exactly `full` (`refs/...`) points to, or None.
+
+        Never `rev-parse <name>`: when `refs/remotes/origin/main` is missing, git's DWIM rules
+        would take `refs/tags/refs/remotes/origin/main`, a tag the change can create."""
+        if not full.startswith("refs/") or any(c in full for c in "\n\0 ~^:?*[\\") or ".." in full:
+            return None
+        out = self.run(
+            "for-each-ref", "--format=%(objectname) %(refname)", "--end-of-options", full, check=False
+        )
+        for line in out.decode("utf-8", "replace").splitlines():
+            sha, _, name = line.partition(" ")
+            if name == full:
+                return self.peel(sha)
+        return None
+
+    def branch_ref(self, branch: str) -> str | None:
+        """A branch name -> its full ref, `refs/remotes/origin/<b>` (what CI clones fetch), else
+        `refs/heads/<b>`; None when neither exists. A tag of that name never stands in for it."""
+        name = branch.removeprefix("refs/heads/")
+        for full in (f"refs/remotes/origin/{name}", f"refs/heads/{name}"):
+            if self.ref_commit(full) is not None:
+                return full
+        return None
+
+    def oid(self, name: str) -> str:
+        """A full ref name or a full object id -> commit id; anything else is a bug (fails closed).
+
+        Short names (`main`, `origin/main`, `HEAD`, an abbreviated id) are refused: git resolves
+        them as tags first, and a branch may be named like an abbreviated id."""
+        if _SHA.match(name):
+            return name
+        if name.startswith("refs/"):
+            sha = self.ref_commit(name)
+            if sha is None:
+                raise InternalError(f"ref {name} does not exist")
+            return sha
+        raise InternalError(f"refusing to resolve the short name {name!r}: trust needs full ref names")
+
     def merge_base(self, a: str, b: str) -> str | None:
-        proc = subprocess.run(["git", "merge-base", a, b], cwd=self.path, capture_output=True)
+        """The merge-base of two full ref names or object ids (see `oid`)."""
+        proc = self.proc("merge-base", "--end-of-options", self.oid(a), self.oid(b))
         return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
 
     def is_ancestor(self, a: str, b: str) -> bool:
-        return subprocess.run(["git", "merge-base", "--is-ancestor", a, b], cwd=self.path).returncode == 0
+        return (
+            self.proc("merge-base", "--is-ancestor", "--end-of-options", self.oid(a), self.oid(b)).returncode
+            == 0
+        )
 
     def default_branch(self) -> str | None:
-        """origin/HEAD's target, else the first of main/master that exists (as a resolvable rev)."""
-        proc = subprocess.run(
-            ["git", "symbolic-ref", "--quiet", "refs/remotes/origin/HEAD"], cwd=self.path, capture_output=True
-        )
-        if proc.returncode == 0:
-            return proc.stdout.decode().strip().removeprefix("refs/remotes/")
-        for cand in ("origin/main", "origin/master", "main", "master"):
-            if self.exists(cand):
+        """The default branch's full ref: origin/HEAD's target, else the first of
+        `refs/remotes/origin/{main,master}`, `refs/heads/{main,master}` that exists."""
+        proc = self.proc("symbolic-ref", "--quiet", "refs/remotes/origin/HEAD")
+        target = proc.stdout.decode().strip() if proc.returncode == 0 else ""
+        if target.startswith("refs/remotes/origin/") and self.ref_commit(target) is not None:
+            return target
+        for cand in (
+            "refs/remotes/origin/main",
+            "refs/remotes/origin/master",
+            "refs/heads/main",
+            "refs/heads/master",
+        ):
+            if self.ref_commit(cand) is not None:
                 return cand
         return None
 
     def upstream(self) -> str | None:
-        proc = subprocess.run(
-            ["git", "rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}"],
-            cwd=self.path,
-            capture_output=True,
-        )
-        return proc.stdout.decode().strip() or None if proc.returncode == 0 else None
+        """The current branch's upstream as a full ref name (`refs/remotes/origin/feature`)."""
+        proc = self.proc("rev-parse", "--symbolic-full-name", "@{upstream}")
+        full = proc.stdout.decode().strip() if proc.returncode == 0 else ""
+        return full if full.startswith("refs/") and self.ref_commit(full) is not None else None
 
     def current_branch(self) -> str | None:
         proc = subprocess.run(
@@ -554,9 +622,7 @@ class GitRepo:
 
     def read_file_at(self, rev: str, path: str, max_bytes: int | None = 2_000_000) -> bytes | None:
         """The bytes of `path` as it stands at `rev`, or None when it does not exist there."""
-        proc = subprocess.run(
-            ["git", "rev-parse", "--verify", "--quiet", f"{rev}:{path}"], cwd=self.path, capture_output=True
-        )
+        proc = self.proc("rev-parse", "--verify", "--quiet", "--end-of-options", f"{self.oid(rev)}:{path}")
         if proc.returncode != 0:
             return None
         return self.read_blob(proc.stdout.decode().strip(), max_bytes)

@@ -30,16 +30,31 @@ class TrustedPolicy:
 
 
 def _refs_containing(repo: GitRepo, sha: str) -> list[str]:
+    """Full names of the branches (local and remote-tracking) whose history holds `sha`.
+
+    Full names (`%(refname)`), never `%(refname:short)`: a tag named `main` turns the short name
+    of `refs/heads/main` into `heads/main`, and a branch named `origin/main` shortens like the
+    remote-tracking one."""
     out = repo.run(
         "for-each-ref",
         "--contains",
         sha,
-        "--format=%(refname:short)",
-        "refs/heads",
-        "refs/remotes",
+        "--format=%(refname)",
+        "refs/heads/",
+        "refs/remotes/origin/",
         check=False,
     )
-    return [ln for ln in out.decode("utf-8", "replace").splitlines() if ln and not ln.endswith("/HEAD")]
+    return [
+        ln for ln in out.decode("utf-8", "replace").splitlines() if ln and ln != "refs/remotes/origin/HEAD"
+    ]
+
+
+def branch_name(full: str) -> str:
+    """`refs/heads/x` or `refs/remotes/origin/x` -> `x` (what trusted-ref patterns match)."""
+    for prefix in ("refs/remotes/origin/", "refs/heads/"):
+        if full.startswith(prefix):
+            return full[len(prefix) :]
+    return full
 
 
 def resolve_trusted_ref(
@@ -49,16 +64,18 @@ def resolve_trusted_ref(
     trusted_refs: tuple[str, ...] = (),
     exclude_refs: tuple[str, ...] = (),
 ) -> tuple[str | None, list[str]]:
-    """The commit whose policy is trusted for judging base..head, and notes explaining the choice."""
+    """The commit whose policy is trusted for judging base..head, and notes explaining the choice.
+
+    `base` and `head` are commit ids; `trusted_refs` are branch-name globs (a `refs/heads/` prefix
+    is dropped) matched against the branch part of full ref names, never against tags."""
     notes: list[str] = []
-    default = repo.default_branch()
-    patterns = tuple(trusted_refs)
+    default = repo.default_branch()  # a full ref name, or None
+    patterns = tuple(p.removeprefix("refs/heads/") for p in trusted_refs)
     excluded = {r.removeprefix("refs/heads/") for r in exclude_refs if r}
     if base:
-        names = [n for n in _refs_containing(repo, base) if n.removeprefix("origin/") not in excluded]
-        short = {n.removeprefix("origin/") for n in names}
+        names = [n for n in _refs_containing(repo, base) if branch_name(n) not in excluded]
         on_default = default is not None and default in names
-        on_protected = any(fnmatch.fnmatchcase(s, p) for s in short for p in patterns)
+        on_protected = any(fnmatch.fnmatchcase(branch_name(n), p) for n in names for p in patterns)
         if on_default or on_protected:
             return base, notes
         if default is None and not patterns:

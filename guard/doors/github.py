@@ -68,10 +68,8 @@ def _agent_test(policy: Policy) -> tuple[Fingerprints, AgentTest]:
 def _base(repo: GitRepo, rng: EventRange) -> str | None:
     if rng.base:
         return rng.base
-    for ref in (f"origin/{rng.base_branch}", rng.base_branch):
-        if ref and repo.exists(ref):
-            return repo.merge_base(ref, rng.head)
-    return None
+    ref = repo.branch_ref(rng.base_branch) if rng.base_branch else None  # never a tag of that name
+    return repo.merge_base(ref, rng.head) if ref else None
 
 
 def _guard_notes(change: Change) -> list[str]:

@@ -30,8 +30,8 @@ def _ready(repo: GitRepo, head: str, base: str | None, branch: str | None) -> bo
     if base:
         return repo.exists(base) and repo.merge_base(base, head) is not None
     if branch:
-        ref = f"origin/{branch}"
-        return repo.exists(ref) and repo.merge_base(ref, head) is not None
+        ref = f"refs/remotes/origin/{branch}"  # by full name: a tag `origin/<branch>` must not stand in
+        return repo.ref_commit(ref) is not None and repo.merge_base(ref, head) is not None
     return True
 
 
@@ -52,7 +52,7 @@ def ensure_range(
 ) -> list[str]:
     """Fetch what is missing for base..head (and the branches the trusted policy lives on)."""
     branches = [b for b in dict.fromkeys([base_branch, default_branch]) if b]
-    missing_refs = [b for b in branches if not repo.exists(f"origin/{b}")]
+    missing_refs = [b for b in branches if repo.ref_commit(f"refs/remotes/origin/{b}") is None]
     if _ready(repo, head, base, base_branch) and not missing_refs:
         _set_origin_head(repo, default_branch)
         return []
@@ -96,7 +96,7 @@ def _what(repo: GitRepo, head: str, base: str | None) -> str:
 
 def _set_origin_head(repo: GitRepo, default_branch: str | None) -> None:
     """Record the payload's default branch as origin/HEAD when the clone does not know it."""
-    if not default_branch or not repo.exists(f"origin/{default_branch}"):
+    if not default_branch or repo.ref_commit(f"refs/remotes/origin/{default_branch}") is None:
         return
     if _git(repo, "symbolic-ref", "--quiet", "refs/remotes/origin/HEAD")[0] != 0:
         _git(repo, "symbolic-ref", "refs/remotes/origin/HEAD", f"refs/remotes/origin/{default_branch}")
