@@ -57,6 +57,36 @@ def branch_name(full: str) -> str:
     return full
 
 
+def hostile_tags(repo: GitRepo, default: str | None) -> list[str]:
+    """Tags named like a branch: `HEAD`, `refs/...`, or the default branch's short names.
+
+    They never decide trust here (full names), but git itself trips on them: in a shallow clone,
+    fetching tags with an explicit refspec (`+refs/tags/*:refs/tags/*`, git 2.39) lets a tag
+    `refs/heads/main` move `refs/remotes/origin/main`. So they are named in the notes."""
+    names = {"HEAD"}
+    if default is not None:
+        b = branch_name(default)
+        names |= {b, f"origin/{b}", f"heads/{b}", f"remotes/origin/{b}"}
+    out = repo.run("for-each-ref", "--format=%(refname)", "refs/tags/", check=False)
+    tags = [ln for ln in out.decode("utf-8", "replace").splitlines() if ln]
+    return [t for t in tags if t.removeprefix("refs/tags/") in names or t.startswith("refs/tags/refs/")]
+
+
+def _refuse_a_moved_default(repo: GitRepo, default: str, hostile: list[str]) -> None:
+    """Fail closed when a tag named like the default branch's full ref points where that ref does:
+    the shallow-fetch confusion above may have moved the branch to the tag's commit."""
+    tip = repo.ref_commit(default)
+    b = branch_name(default)
+    for tag in hostile:
+        if tag in (f"refs/tags/refs/heads/{b}", f"refs/tags/refs/remotes/origin/{b}") and (
+            repo.ref_commit(tag) == tip
+        ):
+            raise UsageError(
+                f"{default} points where the tag {tag} does: git may have moved it while fetching "
+                f"that tag into a shallow clone; delete the tag and fetch {default} again"
+            )
+
+
 def resolve_trusted_ref(
     repo: GitRepo,
     base: str | None,
@@ -70,6 +100,18 @@ def resolve_trusted_ref(
     is dropped) matched against the branch part of full ref names, never against tags."""
     notes: list[str] = []
     default = repo.default_branch()  # a full ref name, or None
+    hostile = hostile_tags(repo, default)
+    if default is not None:
+        _refuse_a_moved_default(repo, default, hostile)
+    if hostile:
+        # Only names we chose are echoed: any other tag name is the change's text (could hold a secret).
+        known = [t for t in hostile if not t.startswith("refs/tags/refs/")]
+        rest = len(hostile) - len(known)
+        shown = ", ".join([*known, *([f"{rest} under refs/tags/refs/"] if rest else [])])
+        notes.append(
+            f"tags named like a branch ({shown}): ignored for the trusted policy (full ref names); "
+            "delete them, git may confuse them with the branch when fetching into a shallow clone"
+        )
     patterns = tuple(p.removeprefix("refs/heads/") for p in trusted_refs)
     excluded = {r.removeprefix("refs/heads/") for r in exclude_refs if r}
     if base:

@@ -99,6 +99,31 @@ def test_local_check_reads_the_policy_on_the_real_default_branch(tmp_path: Path)
     assert data["policy"]["source"] == f".pipeline-guard.yml@{main_sha[:12]}"
     assert data["base"] == main_sha and data["head"] == evil
     assert any("refs/remotes/origin/main" in n for n in data["reasons"])
+    named = "tags named like a branch (refs/tags/HEAD, refs/tags/main, refs/tags/origin/main, 2 under"
+    assert any(named in n for n in data["reasons"])
+
+
+def test_shallow_tag_fetch_lets_git_move_the_remote_branch_and_the_guard_says_so(tmp_path: Path) -> None:
+    """Why hostile tags are named: git (2.39) itself moves refs/remotes/origin/main when a shallow
+    clone fetches a tag `refs/heads/main` with an explicit refspec. Full names cannot undo that."""
+    origin = Repo(tmp_path / "origin")
+    main_sha = origin.commit("policy", files={".pipeline-guard.yml": STRICT})
+    evil = agent_branch(origin)
+    origin.git("checkout", "-q", "main")
+    git(origin.path, "update-ref", "refs/tags/refs/heads/main", evil)
+    git(tmp_path, "clone", "-q", "--depth=1", "--no-local", f"file://{origin.path}", "ws")
+    ws = tmp_path / "ws"
+    git(ws, "fetch", "-q", "origin", "+refs/tags/*:refs/tags/*")
+    assert git(ws, "rev-parse", "refs/remotes/origin/main") == evil  # git moved it (2.39)
+    r = CliRunner().invoke(main, ["check", "--repo", str(ws), "--head", evil])
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert "refs/remotes/origin/main points where the tag refs/tags/refs/heads/main does" in r.stderr
+    git(ws, "tag", "-d", "refs/heads/main")  # the fix the message names
+    git(ws, "fetch", "-q", "--depth=5", "--no-tags", "origin", "+refs/heads/main:refs/remotes/origin/main")
+    r = CliRunner().invoke(main, ["check", "--repo", str(ws), "--head", evil, "--format", "json"])
+    assert (
+        r.exit_code == 1 and as_json(r.stdout)["policy"]["source"] == f".pipeline-guard.yml@{main_sha[:12]}"
+    )
 
 
 @pytest.mark.parametrize("base", ["main", "origin/main", "HEAD~0"])
