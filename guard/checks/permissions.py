@@ -20,6 +20,7 @@ import re
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from guard.checks import ci_reach
 from guard.checks.agent_config import agent_candidates
 from guard.checks.changeio import Candidate, candidate, per_change, to_findings
 from guard.checks.ci_model import CiDiff, CiSide, Job, Loc, Perms, ci_diff
@@ -323,7 +324,11 @@ def ci_candidates(change: Change) -> list[Candidate]:
 
 
 def candidates(change: Change) -> list[Candidate]:
-    return per_change(change, "permission", lambda: ci_candidates(change) + agent_candidates(change))
+    def compute() -> list[Candidate]:
+        reach = [c for c in ci_reach.candidates(change) if c.kind == "permission"]
+        return ci_candidates(change) + agent_candidates(change) + reach
+
+    return per_change(change, "permission", compute)
 
 
 def check(change: Change, rule: Rule, policy: Policy | Any) -> list[Finding]:

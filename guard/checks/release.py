@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
+from guard.checks import ci_reach
 from guard.checks.changeio import (
     Candidate,
     candidate,
@@ -181,7 +182,11 @@ def ci_candidates(change: Change) -> Iterator[Candidate]:
 
 
 def candidates(change: Change) -> list[Candidate]:
-    return per_change(change, "release", lambda: [*version_candidates(change), *ci_candidates(change)])
+    def compute() -> list[Candidate]:
+        reach = [c for c in ci_reach.candidates(change) if c.kind == "release"]
+        return [*version_candidates(change), *ci_candidates(change), *reach]
+
+    return per_change(change, "release", compute)
 
 
 def check(change: Change, rule: Rule, policy: Policy | Any) -> list[Finding]:
