@@ -269,8 +269,8 @@ def judge_push(
     # The default branch as the server holds it (refs move only after the hook): files its
     # privileged CI runs are CI configuration for every pushed ref.
     default = repo.default_branch()
-    reach = trusted_ci_reach(repo, default) if default else None
     with deadline.active():
+        reach = trusted_ci_reach(repo, default) if default else None
         results = [RefResult(with_forced(repo, r.update), r.protected) for r in results]
         for r in results:
             budget.check(f"judging {r.update.ref}")
