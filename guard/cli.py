@@ -212,6 +212,7 @@ def run_check(explain: bool, **kw: Any) -> int:
         policy_source=trusted.source,
         baseline=trusted.baseline,
         codeowners=trusted.codeowners,
+        ci_reach=trusted.ci_reach,
     )
     if audit_log:  # before any output: a decision that cannot be recorded fails closed
         from guard.audit import append, build_record

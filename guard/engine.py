@@ -6,6 +6,7 @@ import contextlib
 
 from guard import budget
 from guard.checks import run_checks
+from guard.checks.ci_reach import Reach, set_trusted_reach
 from guard.codeowners import CodeOwners
 from guard.decide import decide
 from guard.identify import identify_change
@@ -23,6 +24,7 @@ def evaluate(
     deadline: budget.Deadline | None = None,
     baseline: tuple[str, str] | None = None,
     codeowners: CodeOwners | None = None,
+    ci_reach: dict[str, Reach] | None = None,
 ) -> Decision:
     """With a `deadline`, every stage (and every loop that calls `budget.check()`) runs under it and
     `BudgetExceeded` ends the evaluation once it has passed. `baseline` is (text, where) of the
@@ -31,6 +33,8 @@ def evaluate(
         from guard.checks.secrets import set_trusted_baseline
 
         set_trusted_baseline(change, baseline[0], where=baseline[1])
+    if ci_reach is not None:  # files privileged CI runs, derived at the trusted ref (trusted.py)
+        set_trusted_reach(change, ci_reach)
     with deadline.active() if deadline is not None else contextlib.nullcontext():
         budget.check("identifying")
         identify_change(change, policy)

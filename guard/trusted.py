@@ -12,6 +12,8 @@ import fnmatch
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from guard.checks.ci_model import ci_kind
+from guard.checks.ci_reach import Reach, reach_of
 from guard.codeowners import LOCATIONS, CodeOwners
 from guard.codeowners import parse as parse_codeowners
 from guard.gitrepo import GitRepo
@@ -27,6 +29,7 @@ class TrustedPolicy:
     notes: list[str] = field(default_factory=list)
     baseline: tuple[str, str] | None = None  # (text, where) of the secret baseline at the trusted ref
     codeowners: CodeOwners | None = None  # read at the trusted ref when a step-up needs code owners
+    ci_reach: dict[str, Reach] = field(default_factory=dict)  # files privileged CI runs, at the ref
 
 
 def _refs_containing(repo: GitRepo, sha: str) -> list[str]:
@@ -159,7 +162,30 @@ def _with_codeowners(repo: GitRepo, tp: TrustedPolicy) -> TrustedPolicy:
 
 def _with_trusted_files(repo: GitRepo, tp: TrustedPolicy, policy_dir: Path | None = None) -> TrustedPolicy:
     """The files that travel with the policy: CODEOWNERS and the secret baseline."""
-    return _with_baseline(repo, _with_codeowners(repo, tp), policy_dir)
+    return _with_ci_reach(repo, _with_baseline(repo, _with_codeowners(repo, tp), policy_dir))
+
+
+CI_ROOTS = (".github/workflows", ".gitlab-ci.yml", ".gitlab/ci", ".gitlab-ci")
+MAX_CI_FILES = 300
+
+
+def trusted_ci_reach(repo: GitRepo, ref: str) -> dict[str, Reach]:
+    """What the CI files at `ref` let privileged jobs execute: the reach no change can narrow."""
+    out = repo.run("ls-tree", "-r", "--name-only", "--end-of-options", ref, "--", *CI_ROOTS, check=False)
+    paths = [p for p in out.decode("utf-8", "replace").splitlines() if ci_kind(p)][:MAX_CI_FILES]
+
+    def read(path: str) -> str | None:
+        data = repo.read_file_at(ref, path, max_bytes=1_000_000)
+        return data.decode("utf-8", "replace") if data is not None else None
+
+    texts = {p: t for p in paths if (t := read(p)) is not None}
+    return reach_of(texts, read)
+
+
+def _with_ci_reach(repo: GitRepo, tp: TrustedPolicy) -> TrustedPolicy:
+    if tp.ref is not None:
+        tp.ci_reach = trusted_ci_reach(repo, tp.ref)
+    return tp
 
 
 def _with_baseline(repo: GitRepo, tp: TrustedPolicy, policy_dir: Path | None = None) -> TrustedPolicy:

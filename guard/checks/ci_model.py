@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -625,6 +625,14 @@ class CiDiff:
         return next(
             (b.perms for b in self.base.jobs if b.path == path and b.perms and b.perms.workflow_level), None
         )
+
+    def moved_within_file(self, job: Job, has: Callable[[Job], bool]) -> bool:
+        """A rewritten release workflow: its jobs are split or renamed, and a grant the file's base
+        jobs held passes to new jobs. Not new when no more jobs of the file hold it than before."""
+        path = self.renames.get(job.path, job.path)
+        before = sum(1 for b in self.base.jobs if b.path == path and has(b))
+        now = sum(1 for h in self.head.jobs if h.path == job.path and has(h))
+        return before > 0 and now <= before
 
     def counterpart(self, job: Job) -> Job | None:
         """The base job this head job was: same place, else (GitLab) same name, else a moved job."""

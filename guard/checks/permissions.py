@@ -17,9 +17,10 @@ silent. Categories (a rule's `match.categories` selects among them):
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from guard.checks import ci_reach
 from guard.checks.agent_config import agent_candidates
 from guard.checks.changeio import Candidate, candidate, per_change, to_findings
 from guard.checks.ci_model import CiDiff, CiSide, Job, Loc, Perms, ci_diff
@@ -82,7 +83,11 @@ def _perm_changes(job: Job, before: Job | None, diff: CiDiff) -> Iterator[Candid
     if p.kind == "write-all" and (bp is None or bp.kind != "write-all"):
         yield _c("write-all", f"{_who(job, p)} is granted `permissions: write-all`", p.loc)
         return
-    if p.level("id-token") == 2 and (bp is None or bp.level("id-token") < 2):
+    if (
+        p.level("id-token") == 2
+        and (bp is None or bp.level("id-token") < 2)
+        and not (before is None and diff.moved_within_file(job, _grants("id-token")))
+    ):
         yield _c(
             "id-token",
             f"{_who(job, p)} is granted `id-token: write` (can mint cloud credentials)",
@@ -90,6 +95,7 @@ def _perm_changes(job: Job, before: Job | None, diff: CiDiff) -> Iterator[Candid
         )
     writes = [s for s in p.writes() if s != "id-token"]
     if not existing:  # a new job (or workflow): an explicit write grant is new power
+        writes = [s for s in writes if not diff.moved_within_file(job, _grants(s))]
         if writes:
             yield _c("new-job-write", f"new job `{job.id}` is granted write: {', '.join(writes)}", p.loc)
         return
@@ -104,6 +110,10 @@ def _perm_changes(job: Job, before: Job | None, diff: CiDiff) -> Iterator[Candid
                 f"{_who(job, p)}: `{scope}` permission widened from {was} to write",
                 (p.loc[0], p.line_of(scope)),
             )
+
+
+def _grants(scope: str) -> Callable[[Job], bool]:
+    return lambda j: j.perms is not None and j.perms.level(scope) == 2
 
 
 # ----- everything else a job asks for -----
@@ -203,7 +213,9 @@ def _job_grants(job: Job, before: Job | None, diff: CiDiff, base_unpinned: set[s
     if job.environment:
         name, loc = job.environment
         if not before or not before.environment or before.environment[0] != name:
-            if job.platform == "github":
+            if before is None and diff.moved_within_file(job, _in_environment(name)):
+                pass  # a release workflow rewritten: the environment passed to its new jobs
+            elif job.platform == "github":
                 yield _c(
                     "new-environment", f"job `{job.id}` now uses environment `{name}` and its secrets", loc
                 )
@@ -253,6 +265,10 @@ def _job_grants(job: Job, before: Job | None, diff: CiDiff, base_unpinned: set[s
             yield _c("gitlab-job-token", f"job `{job.id}` newly uses CI_JOB_TOKEN in its script", token.loc)
         if before is not None and _sensitive(job):
             yield from _rules_widened(job, before)
+
+
+def _in_environment(name: str) -> Callable[[Job], bool]:
+    return lambda j: j.environment is not None and j.environment[0] == name
 
 
 def _rules_widened(job: Job, before: Job) -> Iterator[Candidate]:
@@ -323,7 +339,11 @@ def ci_candidates(change: Change) -> list[Candidate]:
 
 
 def candidates(change: Change) -> list[Candidate]:
-    return per_change(change, "permission", lambda: ci_candidates(change) + agent_candidates(change))
+    def compute() -> list[Candidate]:
+        reach = [c for c in ci_reach.candidates(change) if c.kind == "permission"]
+        return ci_candidates(change) + agent_candidates(change) + reach
+
+    return per_change(change, "permission", compute)
 
 
 def check(change: Change, rule: Rule, policy: Policy | Any) -> list[Finding]:

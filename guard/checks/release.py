@@ -13,9 +13,10 @@ moved from one manifest to another and not when a dependency moved.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from guard.checks import ci_reach
 from guard.checks.changeio import (
     Candidate,
     candidate,
@@ -25,7 +26,7 @@ from guard.checks.changeio import (
     per_change,
     to_findings,
 )
-from guard.checks.ci_model import Job, Loc, ci_diff, norm
+from guard.checks.ci_model import CiDiff, Job, Loc, ci_diff, norm
 from guard.checks.release_steps import classify, production_like
 from guard.checks.versions import CHANGELOG, changelog_releases, may_declare_version, own_version
 from guard.model import Change, Finding
@@ -129,6 +130,49 @@ def _labels(job: Job | None) -> set[str]:
     return {label for c in job.commands for _, label in classify(c)} if job else set()
 
 
+# Labels of release_steps.py that publish to the same place (a label not listed is its own place).
+_TARGETS = {
+    "GitHub release action": "github-release",
+    "gh release": "github-release",
+    "release-cli": "gitlab-release",
+    "PyPI publish action": "pypi",
+    "twine upload": "pypi",
+    "flit/hatch/uv/pdm publish": "pypi",
+    "poetry publish": "pypi",
+    "npm publish action": "npm",
+    "npm publish": "npm",
+    "changeset publish": "npm",
+    "changesets publish": "npm",
+    "semantic-release": "semantic-release",
+    "semantic-release action": "semantic-release",
+    "cargo publish": "crates",
+    "cargo release action": "crates",
+    "gem push": "rubygems",
+    "gem release action": "rubygems",
+    "docker push": "registry",
+    "docker buildx --push": "registry",
+    "docker/build-push-action push": "registry",
+    "kaniko": "registry",
+    "crane push": "registry",
+    "chart-releaser": "charts",
+    "chart-releaser action": "charts",
+}
+
+
+def _target(label: str) -> str:
+    return _TARGETS.get(label, label)
+
+
+def _deploys_to(name: str) -> Callable[[Job], bool]:
+    return lambda j: j.environment is not None and j.environment[0] == name
+
+
+def _file_had_trigger(diff: CiDiff, job: Job, trig: str) -> bool:
+    """A new job in a workflow whose base already ran on that trigger: the trigger is not new."""
+    path = diff.renames.get(job.path, job.path)
+    return any(b.path == path and trig in b.triggers for b in diff.base.jobs)
+
+
 def ci_candidates(change: Change) -> Iterator[Candidate]:
     diff = ci_diff(change)
     base_steps = {
@@ -137,11 +181,14 @@ def ci_candidates(change: Change) -> Iterator[Candidate]:
     for job in diff.head.jobs:
         before = diff.counterpart(job)
         had = _labels(before)
+        # A release step rewritten in place (an action swapped for the CLI that does the same thing):
+        # the job lost a step publishing to that destination, so it publishes nowhere new.
+        gone = {_target(lb) for lb in had - _labels(job)}
         releasing = False
         for cmd in job.commands:
             for category, label in classify(cmd):
                 releasing = True
-                if label in had or (label, norm(cmd.text)) in base_steps:
+                if label in had or (label, norm(cmd.text)) in base_steps or _target(label) in gone:
                     continue
                 yield _c(category, f"job `{job.id}` gains a release step: {label}", cmd.loc)
         prod = job.environment is not None and production_like(job.environment[0], job.env_tier)
@@ -151,7 +198,8 @@ def ci_candidates(change: Change) -> Iterator[Candidate]:
                 and before.environment is not None
                 and production_like(before.environment[0], before.env_tier)
             )
-            if not was_prod:
+            name = job.environment[0]
+            if not was_prod and not (before is None and diff.moved_within_file(job, _deploys_to(name))):
                 yield _c(
                     "deploy-step",
                     f"job `{job.id}` now deploys to environment `{job.environment[0]}`",
@@ -175,13 +223,18 @@ def ci_candidates(change: Change) -> Iterator[Candidate]:
                 trig in job.triggers
                 and trig not in old_triggers
                 and (releasing or (before is None and cat == "tag-trigger"))
+                and not (before is None and _file_had_trigger(diff, job, trig))
             ):
                 what = "tags" if cat == "tag-trigger" else "a schedule"
                 yield _c(cat, f"job `{job.id}` now runs on {what}", job.triggers[trig])
 
 
 def candidates(change: Change) -> list[Candidate]:
-    return per_change(change, "release", lambda: [*version_candidates(change), *ci_candidates(change)])
+    def compute() -> list[Candidate]:
+        reach = [c for c in ci_reach.candidates(change) if c.kind == "release"]
+        return [*version_candidates(change), *ci_candidates(change), *reach]
+
+    return per_change(change, "release", compute)
 
 
 def check(change: Change, rule: Rule, policy: Policy | Any) -> list[Finding]:

@@ -39,6 +39,7 @@ from guard.model import (
 )
 from guard.policy import Policy, builtin_policy, effective_mode, load_policy_file
 from guard.report.escape import plain
+from guard.trusted import trusted_ci_reach
 
 DOOR = "pre-receive"
 _LINE = re.compile(r"^([0-9a-f]{40}(?:[0-9a-f]{24})?) ([0-9a-f]{40}(?:[0-9a-f]{24})?) (\S+)$")
@@ -265,7 +266,11 @@ def judge_push(
 ) -> list[RefResult]:
     mode, _ = effective_mode(policy, None)
     results = [RefResult(upd, is_protected(upd, policy)) for upd in updates]
+    # The default branch as the server holds it (refs move only after the hook): files its
+    # privileged CI runs are CI configuration for every pushed ref.
+    default = repo.default_branch()
     with deadline.active():
+        reach = trusted_ci_reach(repo, default) if default else None
         results = [RefResult(with_forced(repo, r.update), r.protected) for r in results]
         for r in results:
             budget.check(f"judging {r.update.ref}")
@@ -273,7 +278,9 @@ def judge_push(
             approvals, notes = gather_approvals(repo, r.change, policy, host, signers)
             r.change.approvals.extend(approvals)
             r.change.notes.extend(notes)
-            r.decision = evaluate(r.change, policy, mode, policy_source=policy_source, deadline=deadline)
+            r.decision = evaluate(
+                r.change, policy, mode, policy_source=policy_source, deadline=deadline, ci_reach=reach
+            )
     return results
 
 
