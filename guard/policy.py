@@ -19,6 +19,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PrivateAttr,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -234,6 +235,22 @@ class Policy(_Strict):
     secrets: SecretsConfig = Field(default_factory=SecretsConfig)  # type: ignore[arg-type]
     server: ServerConfig = Field(default_factory=ServerConfig)  # type: ignore[arg-type]
     break_glass: BreakGlassConfig = Field(default_factory=BreakGlassConfig)  # type: ignore[arg-type]
+    # Repository files this policy was built from (its file, the files it extends): set by
+    # trusted.py, never by the policy text. They decide verdicts, so `policy_files` rules match them.
+    _read_from: tuple[str, ...] = PrivateAttr(default=())
+
+    @property
+    def read_from(self) -> tuple[str, ...]:
+        return self._read_from
+
+    def record_sources(self, names: tuple[str, ...]) -> None:
+        self._read_from = tuple(dict.fromkeys(names))
+
+    def verdict_files(self) -> tuple[str, ...]:
+        """Repository paths that decide verdicts besides the code: the default policy locations,
+        the files this policy came from and its secret baseline."""
+        baseline = (self.secrets.baseline.lstrip("/"),) if self.secrets.baseline else ()
+        return tuple(dict.fromkeys((*POLICY_FILES, *self._read_from, *baseline)))
 
     @model_validator(mode="after")
     def _check_refs(self, info: ValidationInfo) -> Policy:

@@ -9,6 +9,7 @@ can create branches, and it can edit `.pipeline-guard.yml` in the very change be
 from __future__ import annotations
 
 import fnmatch
+import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -244,12 +245,17 @@ def load_trusted_policy(
             continue
         where = f"{name}@{ref[:12]}"
 
-        def rel(other: str, _name: str = name) -> str | None:
+        read: list[str] = [name]
+
+        def rel(other: str, _name: str = name, read: list[str] = read) -> str | None:
             target = str(Path(_name).parent / other) if not other.startswith("/") else other.lstrip("/")
+            target = posixpath.normpath(target)
+            read.append(target)
             data = repo.read_file_at(ref, target, max_bytes=1_000_000)
             return data.decode("utf-8", "replace") if data is not None else None
 
         policy = build_policy(raw.decode("utf-8", "replace"), where, rel)
+        policy.record_sources(tuple(read))
         return _with_trusted_files(repo, TrustedPolicy(policy, where, ref, notes))
     if policy_path:
         raise UsageError(f"policy file {policy_path} does not exist at the trusted ref {ref[:12]}")

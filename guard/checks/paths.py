@@ -13,7 +13,7 @@ from functools import lru_cache
 import pathspec
 
 from guard.model import Change, FileChange, Finding
-from guard.policy import POLICY_FILES, PathMatch, Policy, Rule
+from guard.policy import PathMatch, Policy, Rule
 
 
 @lru_cache(maxsize=256)
@@ -26,7 +26,7 @@ def _patterns(rule: Rule, m: PathMatch, policy: Policy, change: Change) -> tuple
     if m.guard_files:
         pats.extend("/" + p.lstrip("/") for p in change.guard_files)
     if m.policy_files:
-        pats.extend("/" + p for p in POLICY_FILES)
+        pats.extend("/" + p for p in policy.verdict_files())
     return tuple(pats)
 
 

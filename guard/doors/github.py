@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from guard.checks.paths import compile_globs
 from guard.doors import CheckOptions, Prepared
 from guard.doors.github_approvals import adds_nothing_beyond, commit_delegators, rebind
 from guard.doors.github_event import EventRange, GitHubContext, event_range, guard_files, read_context
@@ -73,12 +74,14 @@ def _base(repo: GitRepo, rng: EventRange) -> str | None:
 
 
 def _guard_notes(change: Change) -> list[str]:
-    touched = {p for f in change.files for p in f.paths}
+    if not change.guard_files:
+        return []
+    spec = compile_globs(tuple("/" + g for g in change.guard_files))
+    touched = dict.fromkeys(p for f in change.files for p in f.paths if spec.match_file(p))
     return [
         f"this change edits {p}, which runs this guard: the change can alter its own check, so agent "
         "edits to it need step-up (rule agent-ci-config); docs/github.md shows set-ups it cannot touch"
-        for p in change.guard_files
-        if p in touched
+        for p in touched
     ]
 
 

@@ -294,11 +294,19 @@ def event_range(ctx: GitHubContext) -> EventRange:
     raise UsageError(f"unsupported event {name!r}: pipeline-guard handles {', '.join(EVENTS)}")
 
 
+# When the action is pipeline-guard itself in the repository's own tree (`uses: ./`), the action
+# pip-installs that tree: its code, its rule packs and its build file decide verdicts too.
+GUARD_SOURCES = ("pyproject.toml", "guard/**", "rules/**")
+GUARD_MARKER = "guard/engine.py"
+
+
 def guard_files(ctx: GitHubContext, root: Path) -> tuple[tuple[str, ...], list[str]]:
     """The files that run the guard in this job and that the change itself could edit.
 
     The workflow file (from GITHUB_WORKFLOW_REF, when it lives in this repository) and the action,
-    when it is used from this repository's checkout (`uses: ./`).
+    when it is used from this repository's checkout (`uses: ./`); when that action is pipeline-guard
+    itself, the code and rule packs it installs. An action checked out apart (its own `.git`, e.g.
+    the default branch checked out into a folder) is not the change's: nothing of it is listed.
     """
     files: list[str] = []
     notes: list[str] = []
@@ -314,8 +322,19 @@ def guard_files(ctx: GitHubContext, root: Path) -> tuple[tuple[str, ...], list[s
             rel = Path(ctx.action_path).resolve().relative_to(root.resolve())
         except ValueError:
             rel = None
-        if rel is not None:
+        if rel is not None and rel != Path(".") and (root / rel / ".git").exists():
+            notes.append(
+                f"the guard's action is a separate checkout ({rel.as_posix()}): the change cannot edit it"
+            )
+        elif rel is not None:
             for name in ("action.yml", "action.yaml"):
                 if (root / rel / name).exists():
                     files.append((rel / name).as_posix())
+            if (root / rel / GUARD_MARKER).is_file():
+                files.extend((rel / g).as_posix() for g in GUARD_SOURCES)
+                notes.append(
+                    "the guard is installed from this checkout (`uses: ./`): a change can rewrite the code "
+                    "judging it, so run a pinned release or the default branch checked out apart "
+                    "(docs/github.md)"
+                )
     return tuple(dict.fromkeys(files)), notes
