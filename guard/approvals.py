@@ -47,6 +47,23 @@ def _people(change: Change, role: str) -> set[str]:
     return {a.login.lower() for a in change.actors if a.role == role}
 
 
+def excluded_reason(approval: Approval, change: Change, spec: StepUpSpec) -> str | None:
+    """Who can never approve (nor break glass on) this change: bots, agents, automation, the PR
+    author and the person who delegated the task (co-authors of agent commits count as such)."""
+    who = approval.approver.lower()
+    if approval.approver_type and approval.approver_type.lower() == "bot":
+        return "approver is a bot account"
+    if approval.identity.kind == "agent":
+        return f"approver is an agent identity ({approval.identity.label})"
+    if approval.identity.kind == "automation":
+        return f"approver is automation ({approval.identity.label})"
+    if not spec.allow_pr_author and who in _people(change, "pr-author"):
+        return "approver opened the change"
+    if not spec.allow_delegator and who in _people(change, "delegator"):
+        return "approver delegated the task to the agent"
+    return None
+
+
 def reject_reason(
     approval: Approval,
     change: Change,
@@ -60,12 +77,9 @@ def reject_reason(
     passes the head of the pull/merge request that brought a commit in)."""
     head = expected_head or change.head
     who = approval.approver.lower()
-    if approval.approver_type and approval.approver_type.lower() == "bot":
-        return "approver is a bot account"
-    if approval.identity.kind == "agent":
-        return f"approver is an agent identity ({approval.identity.label})"
-    if approval.identity.kind == "automation":
-        return f"approver is automation ({approval.identity.label})"
+    excluded = excluded_reason(approval, change, spec)
+    if excluded is not None:
+        return excluded
     if approval.kind in HEAD_BOUND_KINDS:
         if approval.head_sha is None:
             return "approval is not bound to a head commit"
@@ -73,10 +87,6 @@ def reject_reason(
             return f"stale: given for {approval.head_sha[:12]}, the head is now {head[:12]}"
     if approval.base_ref and change.target_ref and approval.base_ref != change.target_ref:
         return f"stale: given while the target was {approval.base_ref}"
-    if not spec.allow_pr_author and who in _people(change, "pr-author"):
-        return "approver opened the change"
-    if not spec.allow_delegator and who in _people(change, "delegator"):
-        return "approver delegated the task to the agent"
     if approval.kind not in SELF_VERIFIED_KINDS:
         if approval.permission is None:
             return "approver's access level could not be verified"
@@ -95,12 +105,20 @@ def reject_reason(
     return None
 
 
-def break_glass_reason(approval: Approval, change: Change, cfg: BreakGlassConfig) -> str | None:
-    """None when an emergency override counts; it is bound to the head and refused from agents."""
+def break_glass_reason(
+    approval: Approval, change: Change, cfg: BreakGlassConfig, specs: list[StepUpSpec] | None = None
+) -> str | None:
+    """None when an emergency override counts. It is bound to the head and open to nobody an
+    approval under `specs` would exclude: otherwise the author or delegator of an agent's change
+    could wave it through alone, which is what step-up exists to prevent."""
     if not cfg.enabled:
         return "break-glass is disabled by the policy"
     if approval.identity.kind in ("agent", "automation") or (approval.approver_type or "").lower() == "bot":
         return f"break-glass is never honoured from {approval.identity.label or 'a bot'}"
+    for spec in specs or [StepUpSpec()]:  # type: ignore[call-arg]
+        excluded = excluded_reason(approval, change, spec)
+        if excluded is not None:
+            return f"break-glass refused: {excluded}"
     if approval.head_sha != change.head:
         return "break-glass was given for another head" if approval.head_sha else "break-glass names no head"
     if len((approval.reason or "").strip()) < cfg.min_reason_chars:
@@ -146,7 +164,7 @@ def judge(
     seen: set[str] = set()
     for appr in change.approvals:
         if appr.kind == "break-glass":
-            why = break_glass_reason(appr, change, break_glass or BreakGlassConfig())
+            why = break_glass_reason(appr, change, break_glass or BreakGlassConfig(), specs)
             if why is None and result.break_glass is None:
                 result.break_glass = appr
             elif why is not None:

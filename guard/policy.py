@@ -215,6 +215,11 @@ class ServerConfig(_Strict):
         description="accept -o pipeline-guard.approve=<reason> from a verified human pusher. Off by "
         "default: an agent running with the person's own credentials can type a push option",
     )
+    push_option_break_glass: bool = Field(
+        False,
+        description="accept -o pipeline-guard.break-glass=<reason> from a verified human pusher (needs "
+        "break_glass.enabled). Off by default for the same reason as push_option_approval",
+    )
     pusher_env: str | None = Field(None, description="plain git: variable that names the pusher")
     audit_log: str | None = Field(None, description="append one JSON line per push to this file")
 

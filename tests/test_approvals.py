@@ -134,6 +134,8 @@ def test_break_glass_by_a_person_overrides_step_up_and_is_recorded(agent_change:
         ("bob", {"head_sha": "1" * 40}, "another head"),
         ("claude[bot]", {"approver_type": "Bot"}, "never honoured"),
         ("Copilot", {"approver_id": "198982749"}, "never honoured"),
+        ("alice", {}, "break-glass refused: approver opened the change"),
+        ("dave", {}, "break-glass refused: approver delegated the task to the agent"),
     ],
 )
 def test_break_glass_refusals(agent_change: Change, who: str, kw: dict[str, object], why: str) -> None:
@@ -149,3 +151,8 @@ def test_break_glass_limited_to_named_people(agent_change: Change) -> None:
     assert d.verdict == "step-up" and "not allowed to break glass" in rejected(d)["bob"]
     d = judge(agent_change, "break_glass: {enabled: false}\n")
     assert d.verdict == "step-up" and "disabled" in rejected(d)["bob"]
+
+
+def test_break_glass_by_the_author_counts_only_where_approvals_would(agent_change: Change) -> None:
+    agent_change.approvals.append(bg(agent_change, "alice"))
+    assert judge(agent_change, "step_up: {allow_pr_author: true}\n").verdict == "warn"

@@ -214,3 +214,29 @@ def test_a_group_too_large_to_compare_carries_no_approval() -> None:
         == "the group's change to a.py is too large to compare line by line"
     )
     assert adds_nothing_beyond([FileChange(path="a.py", status="modified")], [pr]) is None
+
+
+def _break_glass_by(login: str) -> list[Approval]:
+    bg = POLICY.break_glass.label
+    events = api_example("/repos/{owner}/{repo}/issues/{issue_number}/timeline")
+    note = next(e for e in events if e["event"] == "commented")
+    note.update(user=user(login, 9), body="break-glass: prod is down, incident 4711")
+    tl = timeline_evidence([committed(HEAD), note, labeled(login, bg)], set(), bg, is_agent)
+    return write(tl.approvals)
+
+
+def test_break_glass_is_closed_to_the_author_delegator_and_co_authors(repo: Repo) -> None:
+    # Attack: whoever opened the agent's PR, or handed the task to the agent, waves it through alone.
+    result = agent_pr(*_break_glass_by("Codertocat"))
+    assert result.break_glass is None
+    assert result.rejected[0][1] == "break-glass refused: approver opened the change"
+    copilot = user("Copilot", 198982749, "Bot")
+    tl = timeline_evidence([assigned(copilot, "alice"), committed(HEAD)], {LABEL}, None, is_agent)
+    result = agent_pr(*_break_glass_by("alice"), actors=tuple(tl.delegators))
+    assert result.break_glass is None
+    assert result.rejected[0][1] == "break-glass refused: approver delegated the task to the agent"
+    co_author = Actor("carol", "delegator", "commit", verified=False)  # as commit_delegators names her
+    result = agent_pr(*_break_glass_by("carol"), actors=(co_author,))
+    assert result.break_glass is None and "delegated the task" in result.rejected[0][1]
+    # A person outside the change still can.
+    assert agent_pr(*_break_glass_by("maint"), actors=tuple(tl.delegators)).break_glass is not None

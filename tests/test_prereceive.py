@@ -467,7 +467,21 @@ def test_malformed_input_is_a_usage_error(setup: tuple[Server, Repo]) -> None:
     assert "Traceback" not in proc.stderr
 
 
-@pytest.mark.parametrize("setup", [AGENT_ACCOUNTS], indirect=True, ids=["agent-accounts"])
+def test_break_glass_push_option_is_off_unless_the_policy_opts_in(setup: tuple[Server, Repo]) -> None:
+    # Attack: an agent holding the person's credentials types the emergency option itself.
+    server, work = setup
+    work.commit(AGENT_MSG, files={".github/workflows/ci.yml": WORKFLOW})
+    option = ("pipeline-guard.break-glass=prod outage, fixing the deploy job",)
+    code, out = push(work, str(server.path), "main", options=option, env={"GL_USERNAME": "alice"})
+    assert code != 0, out
+    assert "push option pipeline-guard.break-glass ignored: switched off by the policy" in out
+    assert "BREAK-GLASS" not in out
+
+
+BREAK_GLASS_ON = AGENT_ACCOUNTS + "server:\n  push_option_break_glass: true\n"
+
+
+@pytest.mark.parametrize("setup", [BREAK_GLASS_ON], indirect=True, ids=["break-glass-opt-in"])
 def test_break_glass_push_option_is_loud_and_refused_from_agents(setup: tuple[Server, Repo]) -> None:
     server, work = setup
     work.commit(AGENT_MSG, files={".github/workflows/ci.yml": WORKFLOW})

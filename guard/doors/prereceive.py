@@ -227,7 +227,13 @@ def gather_approvals(
     pusher = host.pusher
     for kind, option, enabled in (
         ("push-option", APPROVE_OPTION, policy.server.push_option_approval),
-        ("break-glass", policy.break_glass.push_option, policy.break_glass.enabled),
+        # Both are opt-in: a push option is typed by whoever holds the credentials, and an agent
+        # running with the person's own credentials can type it as well as the person.
+        (
+            "break-glass",
+            policy.break_glass.push_option,
+            policy.break_glass.enabled and policy.server.push_option_break_glass,
+        ),
     ):
         reason = host.option(option)
         if reason is None:
