@@ -47,21 +47,29 @@ def _people(change: Change, role: str) -> set[str]:
     return {a.login.lower() for a in change.actors if a.role == role}
 
 
-def excluded_reason(approval: Approval, change: Change, spec: StepUpSpec) -> str | None:
-    """Who can never approve (nor break glass on) this change: bots, agents, automation, the PR
-    author and the person who delegated the task (co-authors of agent commits count as such)."""
-    who = approval.approver.lower()
+def _not_a_person(approval: Approval) -> str | None:
     if approval.approver_type and approval.approver_type.lower() == "bot":
         return "approver is a bot account"
     if approval.identity.kind == "agent":
         return f"approver is an agent identity ({approval.identity.label})"
     if approval.identity.kind == "automation":
         return f"approver is automation ({approval.identity.label})"
+    return None
+
+
+def _party_to_change(approval: Approval, change: Change, spec: StepUpSpec) -> str | None:
+    who = approval.approver.lower()
     if not spec.allow_pr_author and who in _people(change, "pr-author"):
         return "approver opened the change"
     if not spec.allow_delegator and who in _people(change, "delegator"):
         return "approver delegated the task to the agent"
     return None
+
+
+def excluded_reason(approval: Approval, change: Change, spec: StepUpSpec) -> str | None:
+    """Who can never approve (nor break glass on) this change: bots, agents, automation, the PR
+    author and the person who delegated the task (co-authors of agent commits count as such)."""
+    return _not_a_person(approval) or _party_to_change(approval, change, spec)
 
 
 def reject_reason(
@@ -77,9 +85,9 @@ def reject_reason(
     passes the head of the pull/merge request that brought a commit in)."""
     head = expected_head or change.head
     who = approval.approver.lower()
-    excluded = excluded_reason(approval, change, spec)
-    if excluded is not None:
-        return excluded
+    not_a_person = _not_a_person(approval)
+    if not_a_person is not None:
+        return not_a_person
     if approval.kind in HEAD_BOUND_KINDS:
         if approval.head_sha is None:
             return "approval is not bound to a head commit"
@@ -87,6 +95,9 @@ def reject_reason(
             return f"stale: given for {approval.head_sha[:12]}, the head is now {head[:12]}"
     if approval.base_ref and change.target_ref and approval.base_ref != change.target_ref:
         return f"stale: given while the target was {approval.base_ref}"
+    party = _party_to_change(approval, change, spec)
+    if party is not None:
+        return party
     if approval.kind not in SELF_VERIFIED_KINDS:
         if approval.permission is None:
             return "approver's access level could not be verified"

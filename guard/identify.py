@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from guard import budget
 from guard.model import (
+    UNKNOWN_PUSHER,
     Actor,
     Approval,
     Change,
@@ -584,7 +585,17 @@ def _identify_account(
 
 
 def identify_actor(actor: Actor, fp: Fingerprints) -> Identity:
-    """A platform actor (PR author, pusher, run actor...): evidence is verified when the door says so."""
+    """A platform actor (PR author, pusher, run actor...): evidence is verified when the door says so.
+
+    A head whose pusher could not be read is judged as an agent's (fail closed): a later event on
+    the same head (a review, a label, a retried job) must never relax the verdict of the push."""
+    if actor.role == UNKNOWN_PUSHER:
+        points = f"agent:{UNKNOWN_PUSHER}"
+        return Identity(
+            "agent",
+            UNKNOWN_PUSHER,
+            (Evidence(f"actor:{actor.role}", actor.login, actor.source, False, points),),
+        )
     return _identify_account(
         fp, actor.login, actor.id, actor.type, f"actor:{actor.role}", actor.source, actor.verified
     )

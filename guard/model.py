@@ -233,12 +233,16 @@ class RefUpdate:
         return self.ref
 
 
+UNKNOWN_PUSHER = "unknown-pusher"
+
+
 @dataclass
 class Actor:
     """A platform-verified identity involved in the change (PR author, pusher, run actor...)."""
 
     login: str
-    role: str  # "pr-author", "pusher", "run-actor", "triggering-actor", "sender", "delegator"
+    role: str  # "pr-author", "pusher", "run-actor", "triggering-actor", "sender", "delegator",
+    # or UNKNOWN_PUSHER: the head's pusher could not be read (login then says why); judged as an agent
     source: str  # "github-event", "gitlab-ci", "pre-receive-env", ...
     id: str | None = None
     type: str | None = None  # platform account type: "User", "Bot", "Organization"

@@ -217,6 +217,16 @@ class FakeGitHub:
         self.reviews: list[dict[str, Any]] = []
         self.comments: list[dict[str, Any]] = []
         self.permission = "write"
+        self.pushes: list[dict[str, Any]] = []  # the head repository's activity (who pushed what)
+        self.activity_status = 200
+
+    def pushed(self, login: str, sha: str, kind: str = "User", uid: int = 5) -> None:
+        item = api_example("/repos/{owner}/{repo}/activity")[0]
+        item.pop("pusher", None)  # the example predates the schema's `actor`
+        actor = api_example("/repos/{owner}/{repo}/pulls/{pull_number}/reviews")[0]["user"]
+        actor.update(login=login, id=uid, type=kind)
+        item.update(after=sha, ref="refs/heads/feature", activity_type="push", actor=actor)
+        self.pushes.append(item)
 
     def review(self, login: str, commit: str, kind: str = "User") -> None:
         r = api_example("/repos/{owner}/{repo}/pulls/{pull_number}/reviews")[0]
@@ -228,6 +238,8 @@ class FakeGitHub:
         base = r"https://api\.github\.com(:443)?/repos/acme/widget"
         pull = api_example("/repos/{owner}/{repo}/pulls/{pull_number}")
         pull["head"]["sha"] = self.head
+        pull["head"].update(ref="feature")
+        pull["head"]["repo"]["full_name"] = "acme/widget"
         pull["user"].update(login="Codertocat", id=21031067, type="User")
         perm = api_example("/repos/{owner}/{repo}/collaborators/{username}/permission")
         perm.update(permission=self.permission, role_name=self.permission)
@@ -251,6 +263,11 @@ class FakeGitHub:
             "GET", re.compile(base + r"/pulls/7/reviews.*"), lambda r: (200, {}, json.dumps(self.reviews))
         )
         rsps.add("GET", re.compile(base + r"/issues/7/timeline.*"), json=[])
+        rsps.add_callback(
+            "GET",
+            re.compile(base + r"/activity\?.*ref=refs%2Fheads%2Ffeature.*"),
+            lambda r: (self.activity_status, {}, json.dumps(self.pushes)),
+        )
         rsps.add("GET", re.compile(base + r"/pulls/7/commits.*"), json=[])
         rsps.add("GET", re.compile(base + r"/collaborators/.*/permission"), json=perm)
         rsps.add("POST", re.compile(base + r"/check-runs"), json=run, status=201)
@@ -341,3 +358,52 @@ def test_merge_group_carries_approvals_only_when_it_adds_nothing(tmp_path: Path,
     else:
         assert code == 0, out + err
         assert "the group adds nothing beyond the PR head" in err
+
+
+# ----------------------------------------------------------------------------- who pushed the head
+
+COPILOT = ("Copilot", 198982749, "Bot")
+
+
+def _markerless_ci_pr(tmp: Path, action: str, sender: tuple[str, int, str]) -> tuple[dict[str, str], str]:
+    """A human-looking commit on CI (no agent marker): only the platform knows an agent pushed it."""
+    _, ws, base, head = pr_repos(tmp, "tweak ci", {".github/workflows/guard.yml": WORKFLOW + "# x\n"})
+    payload = pull_request_event(action, head=head, base=base, sender=sender)
+    if action == "labeled":
+        payload["label"]["name"] = "needs-docs"
+    return actions_env(tmp / "run", "pull_request", payload, ws, GITHUB_TOKEN="ghs_test"), head
+
+
+def test_a_label_event_after_an_agent_push_keeps_the_head_an_agents(tmp_path: Path) -> None:
+    # Attack: the agent's push was gated on `synchronize`; a person then labels the PR and the
+    # re-run, whose sender is that person, would judge a human head and pass.
+    env, head = _markerless_ci_pr(tmp_path / "sync", "synchronize", COPILOT)
+    fake = FakeGitHub(head)
+    fake.pushed(*COPILOT[:1], head, kind=COPILOT[2], uid=COPILOT[1])
+    code, out, _, _ = run_against(fake, env)
+    assert code == 1 and "agent-ci-config" in out
+    env, head = _markerless_ci_pr(tmp_path / "label", "labeled", ("maintainer", 77, "User"))
+    fake = FakeGitHub(head)
+    fake.pushed(COPILOT[0], head, kind=COPILOT[2], uid=COPILOT[1])
+    code, out, err, _ = run_against(fake, env)
+    assert code == 1, out + err
+    assert read_outputs(Path(env["GITHUB_OUTPUT"]))["decision"] == "step-up"
+    assert "agent-ci-config" in out
+
+
+def test_an_unreadable_push_history_fails_closed_on_a_non_maker_event(tmp_path: Path) -> None:
+    env, head = _markerless_ci_pr(tmp_path, "labeled", ("maintainer", 77, "User"))
+    fake = FakeGitHub(head)
+    fake.activity_status = 500
+    code, out, err, _ = run_against(fake, env)
+    assert code == 1 and read_outputs(Path(env["GITHUB_OUTPUT"]))["decision"] == "step-up", out + err
+    assert f"who pushed {head[:12]} could not be read" in out + err
+
+
+def test_a_head_a_person_pushed_is_not_failed_closed(tmp_path: Path) -> None:
+    env, head = _markerless_ci_pr(tmp_path, "labeled", ("maintainer", 77, "User"))
+    fake = FakeGitHub(head)
+    fake.pushed("octocat", head)
+    fake.pushed("Copilot", "f" * 40, kind="Bot", uid=198982749)  # an agent's older push: not this head
+    code, out, err, _ = run_against(fake, env)
+    assert code == 0 and read_outputs(Path(env["GITHUB_OUTPUT"]))["decision"] == "allow", out + err

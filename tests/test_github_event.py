@@ -196,3 +196,16 @@ def test_annotations_and_outputs_cannot_be_forged_by_untrusted_text(tmp_path: Pa
     write_outputs(str(out), {"decision": "allow\nagent=true"})
     text = out.read_text()
     assert text.splitlines()[1:2] == ["allow"] and text.count("decision<<") == 1
+
+
+def test_a_review_event_without_a_token_cannot_know_who_pushed_and_fails_closed(tmp_path: Path) -> None:
+    # The review's sender is the reviewer, not the maker: without the push history the head may
+    # be an agent's, so a markerless CI edit is judged as one (a review never relaxes the push's verdict).
+    _, ws, base, head = pr_repos(tmp_path, "tweak ci", {".github/workflows/guard.yml": WORKFLOW + "# x\n"})
+    payload = pull_request_event(head=head, base=base, event="pull_request_review", sender=("rev", 5, "User"))
+    code, out, _ = run(actions_env(tmp_path / "run", "pull_request_review", payload, ws))
+    assert code == 1 and "agent-ci-config" in out
+    assert f"who pushed {head[:12]} could not be read" in out
+    opened = pull_request_event(head=head, base=base)  # the maker's own event: the payload says who
+    code, out, _ = run(actions_env(tmp_path / "run2", "pull_request", opened, ws))
+    assert code == 0 and "could not be read" not in out

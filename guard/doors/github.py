@@ -23,7 +23,7 @@ from guard.doors.github_git import ensure_range
 from guard.doors.github_workflow import annotation_lines, notes_section, outputs, write_outputs, write_summary
 from guard.gitrepo import GitRepo
 from guard.identify import Fingerprints, identify_actor, identify_commit, load_fingerprints
-from guard.model import Actor, Change, Decision, UsageError
+from guard.model import UNKNOWN_PUSHER, Actor, Change, Decision, UsageError
 from guard.policy import Policy
 from guard.trusted import load_trusted_policy
 
@@ -160,6 +160,7 @@ def _gather(p: GitHubPrepared, repo: GitRepo, rng: EventRange) -> None:
             p.report_notes.append(
                 f"{p.no_token}: approvals could not be read, so a needed step-up stays required"
             )
+            _unknown_pusher(change, rng, p.no_token or "no API access")
         return
     from guard.doors.github_api import gather
 
@@ -171,8 +172,21 @@ def _gather(p: GitHubPrepared, repo: GitRepo, rng: EventRange) -> None:
     change.actors += got.delegators
     change.approvals += got.approvals
     p.report_notes += got.notes
+    if got.pushers_unread:
+        _unknown_pusher(change, rng, got.pushers_unread)
     if rng.merge_group_pr is not None:
         _merge_group(p, repo, got.pr_head)
+
+
+def _unknown_pusher(change: Change, rng: EventRange, why: str) -> None:
+    """On an event whose sender did not make the head, a pusher that cannot be read fails closed."""
+    if rng.maker_in_payload:
+        return
+    change.actors.append(Actor(f"pusher of {change.head[:12]} unknown: {why}", UNKNOWN_PUSHER, "github-api"))
+    change.notes.append(
+        f"who pushed {change.head[:12]} could not be read ({why}): judged as an agent's push, so a "
+        "review or label event never relaxes the verdict of the push"
+    )
 
 
 def _merge_group(p: GitHubPrepared, repo: GitRepo, pr_head: str | None) -> None:

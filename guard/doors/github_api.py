@@ -12,6 +12,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from guard.doors.github_approvals import (
     commit_delegators,
@@ -78,7 +79,7 @@ def get_json(gh: Github, path: str) -> Any:
 
 def get_all(gh: Github, path: str) -> list[Any]:
     """Every page of a list endpoint, following the `Link: rel="next"` header."""
-    url: str | None = f"{path}?per_page=100"
+    url: str | None = f"{path}{'&' if '?' in path else '?'}per_page=100"
     out: list[Any] = []
     for _ in range(MAX_PAGES):
         if url is None:
@@ -99,6 +100,7 @@ class Gathered:
     actors: list[Actor] = field(default_factory=list)  # verified actors the payload lacked
     pr_head: str | None = None
     notes: list[str] = field(default_factory=list)
+    pushers_unread: str | None = None  # why the head's pushers could not be read (None: they were)
 
 
 def step_up_labels(policy: Policy) -> set[str]:
@@ -183,6 +185,7 @@ def gather(
                 type=user.get("type"),
             )
         )
+    out.actors += _head_pushers(gh, pull, change.head, out)
     try:
         out.approvals += review_approvals(get_all(gh, f"{reader.base}/pulls/{number}/reviews"))
     except Exception as e:
@@ -221,3 +224,45 @@ def gather(
         if entries:
             appr.teams = reader.teams(appr.approver, entries)
     return out
+
+
+# Activities that leave a branch at a commit (repository activity API, GitHub's own record of pushes).
+LANDING = {"push", "force_push", "branch_creation"}
+
+
+def _head_pushers(gh: Github, pull: dict[str, Any], sha: str, out: Gathered) -> list[Actor]:
+    """Who pushed the PR's current head, from the head repository's activity: the payload of a
+    review or label event names only the reviewer, and the head may have been pushed by an agent."""
+    raw_head = pull.get("head")
+    head: dict[str, Any] = raw_head if isinstance(raw_head, dict) else {}
+    raw_repo = head.get("repo")
+    repo: dict[str, Any] = raw_repo if isinstance(raw_repo, dict) else {}
+    ref, where = head.get("ref"), repo.get("full_name")
+    if not (isinstance(ref, str) and isinstance(where, str)):
+        out.pushers_unread = "the pull request names no head branch or repository"
+        return []
+    try:
+        items = get_all(gh, f"/repos/{where}/activity?ref={quote('refs/heads/' + ref, safe='')}")
+    except Exception as e:
+        out.pushers_unread = f"could not read the activity of {where} ({describe(e)})"
+        return []
+    found: dict[str, Actor] = {}
+    for item in items:
+        if not isinstance(item, dict) or item.get("after") != sha or item.get("activity_type") not in LANDING:
+            continue
+        who = item.get("actor") if isinstance(item.get("actor"), dict) else item.get("pusher")
+        if isinstance(who, dict) and isinstance(who.get("login"), str):
+            uid = who.get("id")
+            found.setdefault(
+                who["login"].lower(),
+                Actor(
+                    who["login"],
+                    "pusher",
+                    "github-activity",
+                    id=None if uid is None else str(uid),
+                    type=who.get("type"),
+                ),
+            )
+    if not found:
+        out.pushers_unread = f"no push of {sha[:12]} is in the activity of {where}"
+    return list(found.values())

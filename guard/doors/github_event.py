@@ -66,6 +66,9 @@ class EventRange:
     nothing: str | None = None  # why there is nothing to judge (a deleted branch)
     description: str | None = None  # the PR's title and body
     notes: list[str] = field(default_factory=list)
+    # False on a PR event whose sender did not make the head (a review, a label, a re-run): who
+    # pushed the head must then come from the platform's history, or the guard fails closed.
+    maker_in_payload: bool = True
 
 
 class Payload:
@@ -181,6 +184,8 @@ def _pull_request(p: Payload, event: str) -> EventRange:
         sender = p.actor("sender", "sender")
         if sender is not None:
             rng.actors.append(sender)
+    else:
+        rng.maker_in_payload = False
     head_repo = p.get("pull_request.head.repo.full_name", str, False)
     base_repo = p.get("pull_request.base.repo.full_name", str, False)
     if head_repo and base_repo and head_repo != base_repo:
