@@ -234,3 +234,24 @@ def test_lower_case_claude_md_is_read_as_instructions_and_only_warns(repo: Repo)
         ("agent-instructions", "protected-path", "warn"),
         ("agent-unpinned-action", "agent-instructions", "warn"),
     }
+
+
+def test_lefthook_toml_and_a_pre_commit_rev_bump(repo: Repo) -> None:
+    old = (
+        "repos:\n  - repo: https://github.com/astral-sh/ruff-pre-commit\n"
+        "    rev: v0.4.4\n    hooks:\n      - id: ruff\n"
+    )
+    repo.commit("base", files={".pre-commit-config.yaml": old})
+    agent_commit(
+        repo,
+        {".pre-commit-config.yaml": old.replace("v0.4.4", "v0.6.9"), "lefthook.toml": "[pre-commit]\n"},
+    )
+    code, data = judge(repo)
+    assert code == 1, data
+    # The rev bump is gated by path only; the TOML lefthook config is judged whole.
+    assert found(data) == {
+        ("agent-tool-config", "protected-path", "step-up"),
+        ("agent-permission-escalation", "git-hook", "step-up"),
+    }
+    assert paths_of(data, "agent-permission-escalation") == {"lefthook.toml"}
+    assert paths_of(data, "agent-tool-config") == {".pre-commit-config.yaml", "lefthook.toml"}
