@@ -255,3 +255,35 @@ def test_lefthook_toml_and_a_pre_commit_rev_bump(repo: Repo) -> None:
     }
     assert paths_of(data, "agent-permission-escalation") == {"lefthook.toml"}
     assert paths_of(data, "agent-tool-config") == {".pre-commit-config.yaml", "lefthook.toml"}
+
+
+def test_vscode_setting_that_runs_folder_open_tasks_without_asking(repo: Repo) -> None:
+    repo.commit("base", files={".vscode/settings.json": '{"editor.tabSize": 2}\n'})
+    agent_commit(repo, {".VSCode/settings.json": '{"editor.tabSize": 2, "task.allowAutomaticTasks": "on"}\n'})
+    code, data = judge(repo)
+    assert code == 1, data
+    assert found(data) == {
+        ("agent-tool-config", "protected-path", "step-up"),
+        ("agent-permission-escalation", "runs-on-open", "step-up"),
+    }
+
+
+def test_unparseable_tasks_file_is_a_finding_not_a_pass(repo: Repo) -> None:
+    repo.commit("base", files={"README.md": "x\n"})
+    agent_commit(repo, {".vscode/tasks.json": '{"tasks": [{"runOptions": {"runOn": "folderOpen"}\n'})
+    code, data = judge(repo)
+    assert code == 1, data
+    assert found(data) == {
+        ("agent-tool-config", "protected-path", "step-up"),
+        ("agent-permission-escalation", "unparseable", "step-up"),
+    }
+
+
+def test_a_person_adding_a_folder_open_task_gets_a_warning_only(repo: Repo) -> None:
+    repo.commit("base", files={"README.md": "x\n"})
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit("add task", files={".vscode/tasks.json": TASKS_OPEN})
+    code, data = judge(repo)
+    assert code == 0, data
+    assert data["decision"] == "warn"
+    assert found(data) == {("permission-escalation", "runs-on-open", "warn")}
