@@ -64,6 +64,11 @@ class PathMatch(_Strict):
         default_factory=list, description="only these statuses (added, modified, deleted, renamed, ...)"
     )
     symlinks_into: bool = Field(True, description="a new symlink whose target lies in a matched path")
+    case_insensitive: bool = Field(
+        True,
+        description="match NFC-normalised and case-folded, as macOS and Windows checkouts open files "
+        "(`.Claude/settings.json` is `.claude/settings.json`); false: byte-exact",
+    )
 
 
 class SecretMatch(_Strict):
@@ -89,6 +94,7 @@ class IdentityMatch(_Strict):
     categories: list[str] = Field(default_factory=list, description="only these categories (empty: all)")
     paths: list[str] = Field(default_factory=list)
     groups: list[str] = Field(default_factory=list)
+    case_insensitive: bool = Field(True, description="as in path rules: NFC-normalised, case-folded")
 
 
 MATCH_MODELS: dict[str, type[_Strict]] = {

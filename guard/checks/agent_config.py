@@ -6,6 +6,9 @@ Copilot's firewall variables, and agent instruction files. Each side is parsed a
 leaves, so only leaves the change *adds* (a new allow rule, a new server, a new `true`) count;
 key order, formatting and comments never do. Messages name the rule or server, never env values,
 URL query strings or command arguments beyond the package name (they may carry tokens).
+Files are recognised by their NFC-normalised, case-folded path (`.Claude/settings.json` is what a
+macOS or Windows checkout opens as `.claude/settings.json`). Configs that run code on open, create
+or commit (VS Code tasks, dev containers, git hook managers) are read in `run_on_open.py`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from guard.checks.changeio import Candidate, candidate, file_sides, truthy
+from guard.checks.paths import fold_path
+from guard.checks.run_on_open import run_on_open_candidates
 from guard.model import Change, FileChange, added_lines
 from guard.safeyaml import DocumentError, load_json
 
@@ -39,9 +44,10 @@ TOML_CONFIGS = (".codex/config.toml",)
 INSTRUCTIONS = re.compile(
     r"(^|/)(AGENTS\.md|CLAUDE\.md|CLAUDE\.local\.md|GEMINI\.md|\.cursorrules|\.windsurfrules"
     r"|\.github/copilot-instructions\.md|\.github/instructions/.+|\.cursor/rules/.+|\.claude/(agents|commands)/.+"
-    r"|\.windsurf/rules/.+|\.clinerules(/.+)?)$"
+    r"|\.windsurf/rules/.+|\.clinerules(/.+)?)$",
+    re.I,
 )
-COPILOT_SETUP = re.compile(r"(^|/)\.github/workflows/copilot-setup-steps\.ya?ml$")
+COPILOT_SETUP = re.compile(r"(^|/)\.github/workflows/copilot-setup-steps\.ya?ml$", re.I)
 SERVER_KEYS = ("mcpServers", "servers", "mcp_servers", "context_servers")
 RISKY_MODES = {"acceptedits", "bypasspermissions", "dontask", "auto", "yolo", "full-auto", "never"}
 HOOK_KEYS = {"command", "apikeyhelper", "awsauthrefresh", "awscredentialexport", "otelheadershelper"}
@@ -60,7 +66,9 @@ Leaf = tuple[tuple[str, ...], Any]
 
 
 def _matches(path: str, names: tuple[str, ...]) -> bool:
-    return any(path == n or path.endswith("/" + n) for n in names)
+    """`path` is one of `names` (at any depth), as a case-insensitive file system opens it."""
+    folded = fold_path(path)
+    return any(folded == n or folded.endswith("/" + n) for n in names)
 
 
 def _leaves(value: Any, prefix: tuple[str, ...] = ()) -> Iterator[Leaf]:
@@ -135,6 +143,8 @@ def _leaf_category(keys: tuple[str, ...], value: Any) -> str | None:
         return None
     if low[-1] in ("enableallprojectmcpservers", "enabledmcpjsonservers"):
         return "mcp-server" if truthy(value) else None
+    if low[-1] == "task.allowautomatictasks":  # VS Code: folderOpen tasks run without asking
+        return "runs-on-open" if str(value).lower() == "on" else None
     if low[-1] == "defaultmode":
         return "auto-approve" if str(value).lower() in RISKY_MODES else None
     if any(_GRANT.match(k) for k in low):
@@ -199,7 +209,7 @@ def _new_lines(old: str | None, new: str, pattern: re.Pattern[str]) -> Iterator[
 
 def _file_candidates(change: Change, f: FileChange) -> Iterator[Candidate]:
     path = f.path
-    if INSTRUCTIONS.search(path):
+    if INSTRUCTIONS.search(fold_path(path)):
         added = added_lines(change, f)
         if added:
             yield _c(
@@ -210,14 +220,15 @@ def _file_candidates(change: Change, f: FileChange) -> Iterator[Candidate]:
             )
         return
     is_json = _matches(path, JSON_CONFIGS)
-    if not (is_json or _matches(path, TOML_CONFIGS) or COPILOT_SETUP.search(path)):
+    if not (is_json or _matches(path, TOML_CONFIGS) or COPILOT_SETUP.search(fold_path(path))):
+        yield from run_on_open_candidates(change, f)
         return
     sides = file_sides(change, f)
     if sides.new is None:
         if f.new_blob is not None:
             yield _c("unparseable", f"agent configuration cannot be read: {sides.error}", path, None)
         return
-    if COPILOT_SETUP.search(path):
+    if COPILOT_SETUP.search(fold_path(path)):
         for line, text in _new_lines(sides.old, sides.new, _FIREWALL):
             name = _FIREWALL.search(text)
             yield _c(

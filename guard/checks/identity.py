@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 
-from guard.checks.paths import compile_globs
+from guard.checks.paths import path_matcher
 from guard.model import Change, Commit, Finding
 from guard.policy import IdentityMatch, Policy, Rule
 
@@ -30,12 +30,12 @@ _MESSAGES = {
 }
 
 
-def _touched(change: Change, patterns: tuple[str, ...]) -> str | None:
+def _touched(change: Change, patterns: tuple[str, ...], case_insensitive: bool) -> str | None:
     """The first changed path (old or new side) under the patterns; None when nothing matches."""
-    spec = compile_globs(patterns)
+    hit = path_matcher(patterns, case_insensitive)
     for f in change.files or [f for c in change.commits for f in c.files]:
         for p in f.paths:
-            if spec.match_file(p):
+            if hit(p):
                 return p
     return None
 
@@ -82,7 +82,7 @@ def check(change: Change, rule: Rule, policy: Policy) -> list[Finding]:
     m: IdentityMatch = rule.matcher()
     wanted = set(m.categories) or set(CATEGORIES)
     patterns = tuple(m.paths) + tuple(policy.group_paths(m.groups))
-    path = _touched(change, patterns) if patterns else None
+    path = _touched(change, patterns, m.case_insensitive) if patterns else None
     if patterns and path is None:
         return []
     fp = load_fingerprints(policy)

@@ -3,11 +3,17 @@
 Matching both sides catches a rename or delete out of a protected folder; a new symlink whose
 target resolves into a protected path is caught too (nothing follows the link: the target is read
 from the blob). Mode changes (executable bit, symlink, submodule) count as touching the path.
+
+By default (`match.case_insensitive`) patterns and paths are both NFC-normalised and case-folded
+before matching: a macOS or Windows checkout opens `.Claude/settings.json` as
+`.claude/settings.json`, and an NFD-encoded name as its NFC twin.
 """
 
 from __future__ import annotations
 
 import posixpath
+import unicodedata
+from collections.abc import Callable
 from functools import lru_cache
 
 import pathspec
@@ -19,6 +25,19 @@ from guard.policy import PathMatch, Policy, Rule
 @lru_cache(maxsize=256)
 def compile_globs(patterns: tuple[str, ...]) -> pathspec.PathSpec:  # type: ignore[type-arg]
     return pathspec.GitIgnoreSpec.from_lines(patterns)
+
+
+def fold_path(text: str) -> str:
+    """The name a case-insensitive, normalisation-insensitive file system opens (NFC, case-folded)."""
+    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
+
+
+def path_matcher(patterns: tuple[str, ...], case_insensitive: bool = True) -> Callable[[str], bool]:
+    """`path -> matched?` for gitignore-style globs; folded on both sides unless told otherwise."""
+    if not case_insensitive:
+        return compile_globs(patterns).match_file
+    spec = compile_globs(tuple(fold_path(p) for p in patterns))
+    return lambda path: spec.match_file(fold_path(path))
 
 
 def _patterns(rule: Rule, m: PathMatch, policy: Policy, change: Change) -> tuple[str, ...]:
@@ -61,18 +80,18 @@ def check(change: Change, rule: Rule, policy: Policy) -> list[Finding]:
     pats = _patterns(rule, m, policy, change)
     if not pats:
         return []
-    spec = compile_globs(pats)
-    exclude = compile_globs(tuple(m.exclude)) if m.exclude else None
+    hit = path_matcher(pats, m.case_insensitive)
+    excluded = path_matcher(tuple(m.exclude), m.case_insensitive) if m.exclude else None
     findings: list[Finding] = []
     for f in change.files:
         if m.statuses and f.status not in m.statuses:
             continue
-        hits = [p for p in f.paths if spec.match_file(p) and not (exclude and exclude.match_file(p))]
+        hits = [p for p in f.paths if hit(p) and not (excluded and excluded(p))]
         via = ""
         if not hits and m.symlinks_into:
             target = symlink_target(change, f)
             # A link to a protected folder itself reaches everything under it.
-            if target and (spec.match_file(target) or spec.match_file(f"{target}/-")):
+            if target and (hit(target) or hit(f"{target}/-")):
                 hits, via = [f.path], f" (symlink into {target})"
         if not hits:
             continue
