@@ -14,6 +14,19 @@ from guard.model import Change, Decision, Mode
 from guard.policy import Policy
 
 
+def attach_tagged_commits(change: Change) -> None:
+    """Every door's tag updates name the commit they tag: a tag on an agent's commit is an agent's
+    release boundary whoever pushes it, and with whatever branch (or none) it arrives."""
+    read = getattr(change.blobs, "tagged_commit", None)
+    if read is None:
+        return
+    for u in change.ref_updates:
+        if u.is_tag and u.ref not in change.tagged_commits:
+            commit = read(u.old if u.deleted else u.new)
+            if commit is not None:
+                change.tagged_commits[u.ref] = commit
+
+
 def evaluate(
     change: Change,
     policy: Policy,
@@ -36,6 +49,7 @@ def evaluate(
     if ci_reach is not None:  # files privileged CI runs, derived at the trusted ref (trusted.py)
         set_trusted_reach(change, ci_reach)
     with deadline.active() if deadline is not None else contextlib.nullcontext():
+        attach_tagged_commits(change)
         budget.check("identifying")
         identify_change(change, policy)
         budget.check("running checks")

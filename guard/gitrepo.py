@@ -835,6 +835,11 @@ class GitRepo:
         )
         return out.decode().strip() or None
 
+    def tagged_commit(self, sha: str) -> Commit | None:
+        """The commit a tag (or commit) id names, metadata only; None when it names no commit."""
+        target = self.peel(sha)
+        return next(self.iter_commits([target], ("--no-walk",)), None) if target else None
+
     def read_tag(self, sha: str) -> tuple[str | None, str] | None:
         """(the name an annotated tag was made for, its message without the signature block);
         None when `sha` is not a tag object."""

@@ -709,6 +709,9 @@ def identify_change(change: Change, policy: Policy) -> None:
         elif extra:
             ident = Identity(ident.kind, ident.vendor, (*ident.evidence, *extra))
         c.identity = ident
+    for c in change.tagged_commits.values():  # a tag's target, new in this change or not
+        known = change.commit(c.sha)
+        c.identity = known.identity if known is not None else identify_commit(c, fp, change.source_ref)
     change.identity = _change_identity(change, deciding)
 
 

@@ -343,6 +343,9 @@ class Change:
     identity: Identity = UNKNOWN  # change-level identity, filled by identify
     description: str | None = None  # PR/MR title and body (claimed text: agents' PR footers, task links)
     tag_messages: dict[str, str] = field(default_factory=dict)  # annotated tags pushed: ref -> message
+    # ref -> the commit a tag update points at (the old one for a deletion): its release findings
+    # carry that commit's identity, even when the commit is not new in this change.
+    tagged_commits: dict[str, Commit] = field(default_factory=dict)
     runner: tuple[Evidence, ...] = ()  # agent runtime variables where the guard runs (claimed)
 
     def commits_touching(self, path: str) -> tuple[str, ...]:
@@ -354,6 +357,10 @@ class Change:
             if c.sha == sha:
                 return c
         return None
+
+    def tagged(self, ref: str | None) -> tuple[str, ...]:
+        c = self.tagged_commits.get(ref) if ref else None
+        return (c.sha,) if c is not None else ()
 
 
 @dataclass

@@ -209,3 +209,22 @@ def test_a_review_event_without_a_token_cannot_know_who_pushed_and_fails_closed(
     opened = pull_request_event(head=head, base=base)  # the maker's own event: the payload says who
     code, out, _ = run(actions_env(tmp_path / "run2", "pull_request", opened, ws))
     assert code == 0 and "could not be read" not in out
+
+
+def test_a_persons_tag_push_on_an_agent_commit_already_on_the_branch_needs_step_up(tmp_path: Path) -> None:
+    # The tag brings no new commit (the agent's is on main already) and a person pushes it: the
+    # release boundary still carries the tagged commit's identity.
+    origin, ws, _, head = pr_repos(tmp_path, f"bump\n\n{CLAUDE_TRAILER}\n", {"src/app.py": "x = 2\n"})
+    origin.git("checkout", "-q", "main")
+    origin.git("merge", "-q", "--ff-only", "feature")
+    git(ws, "fetch", "-q", "origin", "main:refs/remotes/origin/main")
+    p = example("push")
+    p.update(ref="refs/tags/v3.0", before=ZERO_SHA, after=head, created=True, deleted=False)
+    p["repository"]["default_branch"] = "main"
+    p["sender"].update(login="alice", id=5, type="User")
+    code, out, _ = run(actions_env(tmp_path / "run", "push", p, ws), "--format", "json")
+    data = json.loads(out[: out.rindex("}") + 1])
+    tag = [f for f in data["findings"] if f["category"] == "tag-created"]
+    assert code == 1 and data["decision"] == "step-up", data["reasons"]
+    assert tag and tag[0]["rule"] == "agent-release-boundary" and tag[0]["commit"] == head
+    assert tag[0]["actors"] == ["agent:claude-code"]

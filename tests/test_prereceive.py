@@ -248,6 +248,36 @@ def test_tag_push_and_tag_delete_by_an_agent(setup: tuple[Server, Repo]) -> None
     assert any(a["login"] == "claude-bot" and a["verified"] for a in rec["actors"])  # type: ignore[attr-defined]
 
 
+@pytest.mark.parametrize("together", [True, False], ids=["with-its-branch", "after-its-branch"])
+def test_a_persons_tag_on_an_agent_commit_is_an_agent_release(
+    setup: tuple[Server, Repo], together: bool
+) -> None:
+    # Attack: the agent's commit arrives on a branch (alone or with the tag) and the person's push
+    # of a release tag on it is attributed to the pusher alone: a warning instead of step-up.
+    server, work = setup
+    person = {"GL_USERNAME": "alice", "GL_ID": "user-1", "GL_PROTOCOL": "ssh"}
+    work.git("checkout", "-q", "-b", "feature")
+    work.commit(AGENT_MSG, files={"src/app.py": "print('agent')\n"})
+    work.git("tag", "v2.0")
+    if not together:
+        code, out = push(work, str(server.path), "feature", env=person)
+        assert code == 0, out  # an agent commit on a feature branch is not gated by default
+    code, out = push(work, str(server.path), "feature", "v2.0", env=person)
+    assert code != 0, out
+    assert "GL-HOOK-ERR: pipeline-guard: refs/tags/v2.0: needs a person's step-up" in out
+    assert "agent-release-boundary" in out and "tag `v2.0` created" in out
+    assert server.ref("refs/tags/v2.0") is None
+
+
+def test_a_persons_tag_on_a_persons_commit_still_only_warns(setup: tuple[Server, Repo]) -> None:
+    server, work = setup
+    work.commit("release notes", files={"CHANGES.md": "fixes\n"})
+    work.git("tag", "v2.1")
+    code, out = push(work, str(server.path), "main", "v2.1", env={"GL_USERNAME": "alice", "GL_ID": "user-1"})
+    assert code == 0, out
+    assert "tag `v2.1` created" in out
+
+
 @pytest.mark.parametrize("setup", [AGENT_ACCOUNTS], indirect=True, ids=["agent-accounts"])
 def test_force_push(setup: tuple[Server, Repo]) -> None:
     server, work = setup

@@ -41,6 +41,9 @@ def identities_for(change: Change, commits: tuple[str, ...]) -> list[Identity]:
     token is agent work)."""
     named = set(commits)
     out = [c.identity for c in change.commits if not named or c.sha in named]
+    out += [
+        c.identity for c in change.tagged_commits.values() if c.sha in named and change.commit(c.sha) is None
+    ]
     out.extend(a.identity for a in change.actors if a.verified and a.identity.kind != "human")
     if not out:
         out.append(change.identity)

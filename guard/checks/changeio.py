@@ -126,6 +126,7 @@ def to_findings(change: Change, rule: Rule, candidates: Iterable[Candidate]) -> 
         if key in seen:
             continue
         seen.add(key)
+        tagged = () if c.path else change.tagged(c.ref)
         digest = hashlib.sha256("\0".join(str(k) for k in (rule.id, *key)).encode()).hexdigest()[:16]
         out.append(
             Finding(
@@ -135,7 +136,8 @@ def to_findings(change: Change, rule: Rule, candidates: Iterable[Candidate]) -> 
                 message=c.message,
                 path=c.path,
                 line=c.line,
-                commits=change.commits_touching(c.path) if c.path else (),
+                commit=tagged[0] if tagged else None,
+                commits=change.commits_touching(c.path) if c.path else tagged,
                 category=c.category,
                 id=f"{c.kind}:{c.category}:{digest}",
                 confidence=c.confidence,
