@@ -90,12 +90,16 @@ def test_prepare_reads_mr_author_and_approvals_by_project_path(prism: Prism, mr_
     prepared = prepare(CheckOptions(repo=str(mr_repo.path)), mr_env(mr_repo, prism))
     log = prism.read_since(pos)
     assert requests_in(log) == [
+        # who started the head's pipelines: the extract holds no pipelines operation, so Prism
+        # answers 404 and the door fails closed (test_gitlab_recorded.py reads real shapes)
+        "GET /api/v4/projects/acme%2Fwidget/pipelines",
         "GET /api/v4/projects/acme%2Fwidget/merge_requests/7",
         "GET /api/v4/projects/acme%2Fwidget/merge_requests/7/approvals",
         "GET /api/v4/projects/acme%2Fwidget/members/all/1",
         "GET /api/v4/projects/acme%2Fwidget/merge_requests/7/notes",  # break-glass notes
     ]
     assert VIOLATION not in log
+    assert any(a.role == "unknown-pusher" for a in prepared.change.actors)
     author = next(a for a in prepared.change.actors if a.role == "pr-author")
     assert (author.login, author.id, author.source, author.verified) == ("admin", "1", "gitlab-api", True)
     (appr,) = prepared.change.approvals

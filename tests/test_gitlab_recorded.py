@@ -178,9 +178,22 @@ def serve(
     approvals: list[tuple[str, str]],
     mr_sha: str | None = None,
     notes: Sequence[tuple[str, str, str]] = (),
+    pipeline_users: Sequence[str] | None = None,
 ) -> None:
-    """The MR as GitLab would serve it for this scenario (recorded body, scenario fields set)."""
+    """The MR as GitLab would serve it for this scenario (recorded body, scenario fields set).
+
+    Pipelines for the head: no recorded body is available offline; they follow go-gitlab's
+    `Pipeline` struct (pipelines.go: id, sha, ref, source, status, user{id, username}). None:
+    the job's own pipeline, started by bob."""
     head = repo.head()
+    users = ["bob"] if pipeline_users is None else list(pipeline_users)
+    responses.get(f"{API}/pipelines", json=[{"id": 200 + i, "sha": head} for i in range(len(users))])
+    for i, who in enumerate(users):
+        responses.get(
+            f"{API}/pipelines/{200 + i}",
+            json={"id": 200 + i, "sha": head, "ref": "feature", "source": "merge_request_event",
+                  "status": "running", "user": user(PEOPLE[who][0], who)},
+        )  # fmt: skip
     body = copy.deepcopy(mr)
     body.update(iid=7, sha=mr_sha or head, author=user(PEOPLE[author][0], author),
                 head_pipeline={"id": 99, "sha": head, "created_at": PIPELINE_AT})  # fmt: skip
@@ -202,7 +215,7 @@ def serve(
     responses.post(f"{API}/statuses/{head}", status=201, json={"id": 1, "sha": head, "status": "failed"})
 
 
-def guard_job(repo: Repo) -> tuple[int, dict[str, Any]]:
+def guard_job(repo: Repo, job_user: str = "bob") -> tuple[int, dict[str, Any]]:
     env = {
         "GITLAB_CI": "true",
         "CI_PIPELINE_SOURCE": "merge_request_event",
@@ -214,7 +227,7 @@ def guard_job(repo: Repo) -> tuple[int, dict[str, Any]]:
         "CI_PIPELINE_CREATED_AT": PIPELINE_AT,
         "CI_PROJECT_PATH": "acme/widget",
         "CI_SERVER_URL": URL,
-        "GITLAB_USER_LOGIN": "bob",
+        "GITLAB_USER_LOGIN": job_user,
         "PIPELINE_GUARD_GITLAB_TOKEN": "tok",
     }
     result = CliRunner().invoke(main, ["check", "--repo", str(repo.path), "--format", "json"], env=env)
@@ -306,3 +319,43 @@ def test_break_glass_notes_that_are_refused(
     code, data = guard_job(agent_mr)
     assert code == 1 and data["step_up"]["break_glass"] is None
     assert why in rejected(data)[who]
+
+
+# ----------------------------------------------------------------------------- who pushed the head
+
+
+@pytest.fixture
+def markerless_mr(repo: Repo) -> Repo:
+    """A human-looking CI edit: only GitLab's pipeline history says an agent account pushed it."""
+    repo.commit("ci", files={".gitlab-ci.yml": "test:\n  script: [make]\n"})
+    repo.git("checkout", "-q", "-b", "feature")
+    repo.commit("widen ci", files={".gitlab-ci.yml": "test:\n  script: [make, x]\n"})
+    return repo
+
+
+@responses.activate
+def test_a_person_retrying_the_job_does_not_turn_an_agent_push_into_theirs(
+    recorded_mr: dict[str, Any], markerless_mr: Repo
+) -> None:
+    # The pipeline was started by the agent account's push; carol retries the guard job.
+    serve(recorded_mr, markerless_mr, "bob", [], pipeline_users=["duo-developer"])
+    code, data = guard_job(markerless_mr, job_user="carol")
+    assert code == 1 and data["decision"] == "step-up"
+    assert any(a["role"] == "pipeline-user" and a["login"] == "duo-developer" for a in data["actors"])
+    responses.reset()
+    serve(recorded_mr, markerless_mr, "bob", [], pipeline_users=["bob"])  # a person's push
+    code, data = guard_job(markerless_mr, job_user="carol")
+    assert code == 0 and data["decision"] == "allow"
+
+
+@responses.activate
+def test_an_unreadable_pipeline_history_fails_closed(
+    recorded_mr: dict[str, Any], markerless_mr: Repo
+) -> None:
+    serve(recorded_mr, markerless_mr, "bob", [])
+    responses.replace(
+        responses.GET, f"{API}/pipelines", status=500, json={"message": "500 Internal Server Error"}
+    )
+    code, data = guard_job(markerless_mr, job_user="carol")
+    assert code == 1 and data["decision"] == "step-up"
+    assert any("could not be read" in r for r in data["reasons"])

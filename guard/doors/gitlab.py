@@ -18,7 +18,7 @@ from guard.doors.gitlab_ci import read_pipeline as read_pipeline
 from guard.doors.local import default_base
 from guard.gitrepo import GitRepo
 from guard.identify import load_fingerprints, runner_evidence
-from guard.model import ZERO_SHA, Actor, Change, Decision, RefUpdate
+from guard.model import UNKNOWN_PUSHER, ZERO_SHA, Actor, Change, Decision, RefUpdate
 from guard.trusted import load_trusted_policy
 
 SOURCE = "gitlab-ci"
@@ -90,6 +90,26 @@ def build_change(repo: GitRepo, p: Pipeline, notes: list[str], extra_ci: str | N
     return change
 
 
+def _head_pushers(change: Change, api: GitLabAPI | None, notes: list[str]) -> None:
+    """The users of every pipeline for the head, so a person retrying a job never turns an
+    agent's push into theirs. A history that a token should read but cannot fails closed."""
+    if api is None:
+        notes.append(
+            "no API token: who started earlier pipelines for this head was not read, so a job a person "
+            "retried is judged by that person's identity"
+        )
+        return
+    try:
+        users = api.head_pipeline_users(change.head)
+    except Exception as e:
+        why = f"GitLab API: {failure_text(e)}"
+        change.actors.append(Actor(f"pusher of {change.head[:12]} unknown: {why}", UNKNOWN_PUSHER, SOURCE))
+        notes.append(f"who pushed {change.head[:12]} could not be read ({why}): judged as an agent's push")
+        return
+    known = {a.login.lower() for a in change.actors}
+    change.actors += [u for u in users if u.login.lower() not in known]
+
+
 def prepare(opts: CheckOptions, env: dict[str, str] | None = None) -> Prepared:
     if opts.deploy:  # a deploy judges what reaches the environment, not the pipeline's range
         from guard.doors.gitlab_deploy import prepare as prepare_deploy
@@ -101,6 +121,7 @@ def prepare(opts: CheckOptions, env: dict[str, str] | None = None) -> Prepared:
     notes: list[str] = [f"GitLab {p.kind.replace('_', ' ')} pipeline ({p.source})"]
     change = build_change(repo, p, notes, env.get(EXTRA_CI_FILES))
     api = _api(p, env, notes)
+    _head_pushers(change, api, notes)
     if api is not None and p.kind == "merge_request":
         try:
             facts = api.merge_request_facts(p)

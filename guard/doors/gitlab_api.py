@@ -31,6 +31,7 @@ STATUS_NAME = "pipeline-guard"
 SOURCE = "gitlab-api"
 TIMEOUT = 20  # seconds per request: an unreachable API must not hold the pipeline
 MAX_NOTES = 1000  # notes scanned for the marker before a new one is written
+MAX_PIPELINES = 20  # pipelines for the judged head whose users are read
 # GitLab access levels -> the engine's permission names (approvals.PERMISSION_RANK).
 ACCESS = {0: "none", 5: "none", 10: "read", 15: "read", 20: "read", 30: "write", 40: "maintain", 50: "admin"}
 
@@ -188,6 +189,29 @@ class GitLabAPI:
                 )
             )
         return out
+
+    def head_pipeline_users(self, sha: str) -> list[Actor]:
+        """Who started the pipelines GitLab holds for `sha` (newest MAX_PIPELINES): the pipeline's
+        user stays the pusher when a person later retries a job, whose GITLAB_USER_LOGIN is theirs."""
+        found: dict[str, Actor] = {}
+        for info in self.project.pipelines.list(sha=sha, per_page=MAX_PIPELINES, get_all=False):
+            pid = info.get_id()
+            if pid is None:
+                continue
+            user = self.project.pipelines.get(pid).attributes.get("user")
+            if isinstance(user, dict) and isinstance(user.get("username"), str):
+                uid = user.get("id")
+                found.setdefault(
+                    user["username"].lower(),
+                    Actor(
+                        user["username"],
+                        "pipeline-user",
+                        SOURCE,
+                        id=None if uid is None else str(uid),
+                        type="Bot" if user.get("bot") else None,
+                    ),
+                )
+        return list(found.values())
 
     def permission(self, user_id: object) -> str | None:
         """Effective access (inherited from groups too); a non-member has none."""
