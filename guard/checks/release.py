@@ -3,7 +3,7 @@ deploy steps newly added (or re-enabled, or un-gated) in CI.
 
 Categories: tag-created, tag-deleted, tag-moved, release-branch-push, protected-branch-deleted, force-push,
 version-bump, changelog-release, publish-step, deploy-step, tag-push-step, release-keyword,
-manual-gate-removed, tag-trigger, schedule-trigger.
+manual-gate-removed, tag-trigger, schedule-trigger, manifest-unparseable.
 
 Diff-aware like the permission rules: a publish step counts when neither the job it sits in had
 that tool before nor the very same step existed anywhere in the base CI (a step moved unchanged
@@ -28,7 +28,14 @@ from guard.checks.changeio import (
 )
 from guard.checks.ci_model import CiDiff, Job, Loc, ci_diff, norm
 from guard.checks.release_steps import classify, production_like
-from guard.checks.versions import CHANGELOG, changelog_releases, may_declare_version, own_version
+from guard.checks.versions import (
+    CHANGELOG,
+    ManifestError,
+    Version,
+    changelog_releases,
+    may_declare_version,
+    own_version,
+)
 from guard.model import Change, Finding
 
 if TYPE_CHECKING:
@@ -41,6 +48,15 @@ def _c(
     category: str, message: str, loc: Loc | None, confidence: str = "high", ref: str | None = None
 ) -> Candidate:
     return candidate("release", category, message, loc, confidence, ref)
+
+
+def _version(path: str, text: str | None) -> tuple[Version | None, str | None]:
+    if text is None:
+        return None, None
+    try:
+        return own_version(path, text), None
+    except ManifestError as e:
+        return None, str(e)[:200]
 
 
 # ----- refs (supplied by the door) -----
@@ -93,8 +109,14 @@ def version_candidates(change: Change) -> Iterator[Candidate]:
         if not (CHANGELOG.search(f.path) or any(may_declare_version(p, f.patch) for p in paths)):
             continue  # neither side can declare a version: nothing to read
         sides = file_sides(change, f)
-        old = own_version(old_path(f), sides.old) if sides.old is not None else None
-        new = own_version(f.path, sides.new) if sides.new is not None else None
+        old = _version(old_path(f), sides.old)[0]
+        new, error = _version(f.path, sides.new)
+        if error is not None:  # fail closed: a bump cannot be ruled out in what cannot be read
+            yield _c(
+                "manifest-unparseable",
+                f"{f.path} cannot be parsed ({error}): a version change cannot be ruled out",
+                (f.path, 1),
+            )
         pairs.append((f, old, new, sides))
     # A version that left one manifest (deleted file, now dynamic) and appears in another moved.
     vanished = {old.value for _, old, new, _ in pairs if old is not None and new is None}

@@ -1,18 +1,39 @@
 """The package's *own* version in a manifest, and released sections of a changelog.
 
-Line-oriented readers (no TOML/XML parser: nothing to configure, nothing to exploit) that look
-only where a project states its own version: `[project]`/`[tool.poetry]`/`[package]` tables, the
-top-level `version` of package.json and Chart.yaml, the `<version>` directly under `<project>` in
-pom.xml. Dependency versions live elsewhere and are never read.
+Manifests are parsed, not grepped: TOML with `tomllib` (quoted and dotted keys, inline tables,
+single-quoted keys all read as the format defines them), JSON with `json` after a UTF-8 BOM is
+stripped, `setup.cfg` with `configparser` (no interpolation). The same reader runs on both sides
+of the diff. Only where a project states its own version is read: `[project]`/`[tool.poetry]`,
+Cargo's `[package]`/`[workspace.package]`, the top-level `version` of package.json and friends,
+`[metadata]` of setup.cfg, the `<version>` directly under `<project>` in pom.xml. Dependency
+versions live elsewhere and are never read. A manifest whose new side cannot be parsed raises
+`ManifestError`: a bump cannot be ruled out, so release.py reports it instead of passing.
+Formats without a parser in the standard library (Chart.yaml lines, gemspec, gradle, csproj,
+`__version__`) keep their line readers.
 """
 
 from __future__ import annotations
 
+import configparser
 import re
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from guard.safeyaml import DocumentError, load_json
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10 only
+    import tomli as tomllib  # type: ignore[import-not-found,no-redef,unused-ignore]
+
+_INI_KEY = re.compile(r"^\s*version\s*[=:]", re.IGNORECASE)
+MAX_MANIFEST = 2_000_000  # characters: a manifest larger than this is not parsed (ManifestError)
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be parsed: a version change in it cannot be ruled out."""
 
 
 @dataclass(frozen=True)
@@ -21,9 +42,6 @@ class Version:
     line: int
 
 
-_TOML_TABLE = re.compile(r"^\s*\[([^\[\]]+)\]\s*(#.*)?$")
-_TOML_VERSION = re.compile(r"""^\s*version\s*=\s*["']([^"']+)["']""")
-_INI_VERSION = re.compile(r"^\s*version\s*[=:]\s*(\S+)")
 _PY_VERSION = re.compile(r"""^__version__\s*(?::\s*\w+\s*)?=\s*["']([^"']+)["']""")
 _RB_VERSION = re.compile(r"""^\s*VERSION\s*=\s*["']([^"']+)["']""")
 _SETUP_PY = re.compile(r"""\bversion\s*=\s*["']([^"']+)["']""")
@@ -48,28 +66,42 @@ def _first(pattern: re.Pattern[str], text: str, group: int = 1) -> Version | Non
     return None
 
 
+def _line_of(text: str, value: str) -> int:
+    """Where a parsed value is written (1 when it cannot be told, e.g. a multi-line string)."""
+    m = re.search(r"""["']""" + re.escape(value) + r"""["']""", text)
+    return text.count("\n", 0, m.start()) + 1 if m else 1
+
+
 def _toml(text: str, tables: tuple[str, ...]) -> Version | None:
-    table = ""
-    for i, line in enumerate(text.splitlines(), 1):
-        m = _TOML_TABLE.match(line)
-        if m:
-            table = m.group(1).strip().replace(" ", "")
-            continue
-        v = _TOML_VERSION.match(line)
-        if v and table in tables:
-            return Version(v.group(1), i)
+    if len(text) > MAX_MANIFEST:
+        raise ManifestError(f"larger than {MAX_MANIFEST} characters")
+    try:
+        doc: Any = tomllib.loads(text.lstrip("\ufeff"))
+    except tomllib.TOMLDecodeError as e:
+        raise ManifestError(f"invalid TOML: {e}") from None
+    for table in tables:
+        node = doc
+        for key in table.split("."):
+            node = node.get(key) if isinstance(node, dict) else None
+        v = node.get("version") if isinstance(node, dict) else None
+        if isinstance(v, str):  # `version.workspace = true` inherits: declares nothing here
+            return Version(v, _line_of(text, v))
     return None
 
 
 def _ini(text: str, section: str) -> Version | None:
-    current = ""
-    for i, line in enumerate(text.splitlines(), 1):
-        s = line.strip()
-        if s.startswith("[") and s.endswith("]"):
-            current = s[1:-1].strip()
-        elif current == section and (m := _INI_VERSION.match(line)):
-            return Version(m.group(1), i)
-    return None
+    cp = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        cp.read_string(text.lstrip("\ufeff"))
+    except configparser.Error as e:
+        raise ManifestError(f"invalid INI: {str(e).splitlines()[0]}") from None
+    v = cp.get(section, "version", fallback=None)
+    if not v or not v.strip():
+        return None
+    v = v.strip()
+    lines = text.splitlines()
+    key = next((i for i, ln in enumerate(lines) if _INI_KEY.match(ln)), 0)
+    return Version(v, next((i + 1 for i in range(key, len(lines)) if v in lines[i]), 1))
 
 
 def _pom(text: str) -> Version | None:
@@ -92,10 +124,11 @@ def _pom(text: str) -> Version | None:
 
 
 def _json(text: str) -> Version | None:
+    body = text.lstrip("\ufeff")  # a UTF-8 BOM is valid in manifests npm and others read
     try:
-        doc = load_json(text, "manifest")
-    except DocumentError:
-        return None
+        doc = load_json(body, "manifest")
+    except DocumentError as e:
+        raise ManifestError(str(e)) from None
     v = doc.get("version") if isinstance(doc, dict) else None
     if not isinstance(v, str):
         return None
@@ -140,7 +173,8 @@ def _plain(text: str) -> Version | None:
 
 
 def own_version(path: str, text: str) -> Version | None:
-    """The version this file declares for the project itself, or None."""
+    """The version this file declares for the project itself, or None; `ManifestError` when a
+    parsed manifest cannot be read."""
     read = _reader(path)
     return read(text) if read is not None else None
 
