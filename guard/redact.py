@@ -20,6 +20,7 @@ import re
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from guard.secrets.engine import scan_text
+from guard.secrets.filters import word_like
 
 if TYPE_CHECKING:
     from guard.model import Decision
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 MIN_PART = 6  # a cut-off piece of a known value this long is masked too
 _OBJECT_ID = re.compile(r"[0-9a-f]{40}(?:[0-9a-f]{24})?")  # commit ids: never secrets, never altered
+_WORD = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 _NOT_OUTPUT = frozenset({"files", "blobs"})  # dataclass fields never shown (diff content, readers)
 
 
@@ -45,10 +47,13 @@ class Redactor:
         if not text or _OBJECT_ID.fullmatch(text):
             return
         for hit in scan_text("", text):
-            key = hit.value.lower()
-            if key and key not in self._values:
-                self._values[key] = hit.detector
-                self._pattern = None
+            if hit.confidence == "low" and word_like(hit.value):
+                continue  # `slack-token: possible ...`: a label after a key, not a value
+            for value in _glued(text, hit.value):
+                key = value.lower()
+                if key and key not in self._values:
+                    self._values[key] = hit.detector
+                    self._pattern = None
 
     def text(self, text: str) -> str:
         """`text` with every learned value (any case, whole or cut short at an end) masked."""
@@ -98,6 +103,24 @@ class Redactor:
     def _learning(self, text: str) -> str:
         self.learn(text)
         return text
+
+
+def _glued(text: str, value: str) -> set[str]:
+    """`value` with the word characters glued to it where it occurs in `text`: a token written as
+    ``session_ghp_...`` is found by a detector that reports only ``ghp``, and all of it is masked."""
+    out: set[str] = set()
+    at = text.find(value)
+    while at >= 0 and value:
+        start, end = at, at + len(value)
+        if value[0] in _WORD:
+            while start > 0 and text[start - 1] in _WORD:
+                start -= 1
+        if value[-1] in _WORD:
+            while end < len(text) and text[end] in _WORD:
+                end += 1
+        out.add(text[start:end])
+        at = text.find(value, at + 1)
+    return out or {value}
 
 
 def redact_text(text: str) -> str:
