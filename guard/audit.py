@@ -25,6 +25,7 @@ from typing import Any
 
 from guard import __version__
 from guard.model import Approval, Decision, GuardError, UsageError
+from guard.redact import redact_data, redact_decision
 from guard.trailers import trailer_values
 
 GENESIS = "0" * 64
@@ -68,6 +69,7 @@ def session_links(decision: Decision) -> list[dict[str, str]]:
 
 def build_record(decision: Decision, env: dict[str, str] | None = None) -> dict[str, Any]:
     env = dict(os.environ) if env is None else env
+    decision = redact_decision(decision)
     ch = decision.change
     s = decision.step_up
     return {
@@ -123,6 +125,7 @@ def _last_hash(path: Path) -> str:
 def append(path: str | Path, record: dict[str, Any], *, chain: bool = True) -> dict[str, Any]:
     """Append one record (under an exclusive lock, so concurrent jobs do not interleave)."""
     p = Path(path)
+    clean = redact_data(record)  # one redaction path for everything the guard shows or writes
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         with p.open("a+b") as fh:
@@ -132,7 +135,7 @@ def append(path: str | Path, record: dict[str, Any], *, chain: bool = True) -> d
                 fcntl.flock(fh, fcntl.LOCK_EX)
             except (ImportError, OSError):
                 pass  # no advisory locks here (e.g. some network filesystems): single writer assumed
-            rec = dict(record)
+            rec = dict(clean)
             if chain:
                 rec["prev"] = _last_hash(p)
                 rec["hash"] = record_hash(rec)

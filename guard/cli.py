@@ -34,7 +34,9 @@ Exit codes:
 
 
 def fail(message: str, code: int) -> None:
-    click.echo(f"pipeline-guard: error: {message}", err=True)
+    from guard.redact import redact_text
+
+    click.echo(f"pipeline-guard: error: {redact_text(message)}", err=True)
     sys.exit(code)
 
 
@@ -163,6 +165,7 @@ def range_options(fn: F) -> F:
 
 
 def _write(text: str, output: str | None) -> None:
+    """A rendered report (redacted by the renderers, from the model: see guard/redact.py)."""
     if output:
         try:
             Path(output).write_text(text, encoding="utf-8")
@@ -190,6 +193,7 @@ def run_check(explain: bool, **kw: Any) -> int:
     from guard.doors import CheckOptions, select_door
     from guard.engine import evaluate
     from guard.policy import effective_mode
+    from guard.redact import redact_text
     from guard.report import render
 
     audit_log = kw.pop("audit_log", None)
@@ -224,7 +228,7 @@ def run_check(explain: bool, **kw: Any) -> int:
     for fmt, path in extra_reports:
         _write(render(decision, fmt), path)
     for note in door.publish(decision, opts, prepared):
-        click.echo(f"pipeline-guard: {note}", err=True)
+        click.echo(f"pipeline-guard: {redact_text(note)}", err=True)
     code: int = decision.exit_code
     return code
 
@@ -296,7 +300,9 @@ def pre_receive(repo: str | None, policy: str | None, budget: float | None, audi
         code = prereceive.run(opts, sys.stdin, sys.stderr)
     except GuardError as e:
         if os.environ.get("GL_ID"):  # GitLab shows hook output only with this prefix
-            click.echo(f"GL-HOOK-ERR: pipeline-guard: error: {e}", err=True)
+            from guard.redact import redact_text
+
+            click.echo(f"GL-HOOK-ERR: pipeline-guard: error: {redact_text(str(e))}", err=True)
         raise
     sys.exit(code)
 

@@ -12,6 +12,7 @@ from guard.decide import decide
 from guard.identify import identify_change
 from guard.model import Change, Decision, Mode
 from guard.policy import Policy
+from guard.redact import redact_decision
 
 
 def attach_tagged_commits(change: Change) -> None:
@@ -55,7 +56,7 @@ def evaluate(
         budget.check("running checks")
         findings = run_checks(change, policy)
         budget.check("deciding")
-        return decide(
+        decision = decide(
             change,
             policy,
             findings,
@@ -64,3 +65,5 @@ def evaluate(
             notes=[*(notes or []), *change.notes],
             codeowners=codeowners,
         )
+        budget.check("redacting")
+        return redact_decision(decision)  # what leaves the engine is fit for every output

@@ -39,6 +39,7 @@ from guard.model import (
     Person,
     UsageError,
 )
+from guard.redact import Redactor
 
 if TYPE_CHECKING:
     from guard.gitrepo import GitRepo
@@ -742,14 +743,11 @@ def identify_range(
     vendors: Counter[str] = Counter()
     for n, c in enumerate(repo.iter_commits(_range_revs(repo, rev_range)), 1):
         ident = identify_commit(c, fp)
-        rows.append(
-            {
-                "sha": c.sha,
-                "kind": ident.kind,
-                "vendor": ident.vendor,
-                "evidence": [e.to_dict() for e in ident.evidence],
-            }
-        )
+        # Evidence quotes the commit, cut short: mask the secrets its full metadata holds.
+        red = Redactor()
+        red.learn_all(c)
+        row = {"sha": c.sha, "kind": ident.kind, "vendor": ident.vendor}
+        rows.append({**row, "evidence": red.apply([e.to_dict() for e in ident.evidence])})
         kinds[ident.kind] += 1
         if ident.vendor:
             vendors[ident.vendor] += 1

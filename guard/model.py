@@ -389,6 +389,7 @@ class Decision:
     step_up: StepUp | None = None
     policy_source: str = "builtin:default"
     policy_digest: str | None = None
+    redacted: bool = False  # set by guard.redact: every secret value in it masked, fit for output
 
     @property
     def exit_code(self) -> int:

@@ -217,12 +217,14 @@ def _merge_group(p: GitHubPrepared, repo: GitRepo, pr_head: str | None) -> None:
 
 def publish(decision: Decision, opts: CheckOptions, prepared: Prepared) -> list[str]:
     """Token-free channels first (outputs, annotations, summary), then the API reports."""
+    from guard.redact import redact_data, redact_decision
     from guard.report.markdown import render as markdown
 
     assert isinstance(prepared, GitHubPrepared) and prepared.ctx is not None
     from guard.doors.github_publish import publish as post
 
-    notes = list(prepared.report_notes)
+    decision = redact_decision(decision)
+    notes = redact_data(list(prepared.report_notes))  # door remarks may quote refs and logins
     # The body names who may approve; the notes say what could not be read.
     body = markdown(decision) + notes_section(notes)
     notes += post(prepared.gh, prepared.ctx, decision, reports_requested(opts), body, prepared.no_token)

@@ -150,7 +150,10 @@ def prepare(opts: CheckOptions, env: dict[str, str] | None = None) -> Prepared:
 
 
 def publish(decision: Decision, opts: CheckOptions, prepared: Prepared) -> list[str]:
+    from guard.redact import redact_decision
     from guard.report.markdown import MARKER, render
+
+    decision = redact_decision(decision)
 
     if not isinstance(prepared, GitLabPrepared) or prepared.pipeline is None:
         return []

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, TextIO
 
 from guard.model import EXIT_ALLOW, EXIT_GATED, Finding
+from guard.redact import redact_text
 from guard.report.escape import plain
 
 if TYPE_CHECKING:
@@ -32,11 +33,11 @@ class Output:
         self.prefix = "GL-HOOK-ERR: " if gitlab else ""
 
     def line(self, text: str) -> None:
-        self.stream.write(f"{self.prefix}pipeline-guard: {text}\n")
+        self.stream.write(f"{self.prefix}pipeline-guard: {redact_text(text)}\n")
 
 
 def _cut(text: str) -> str:
-    text = plain(text)
+    text = plain(redact_text(text))  # before cutting: a value cut short escapes the detectors
     return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
 
 

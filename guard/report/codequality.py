@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from guard.model import Decision, Finding
+from guard.redact import redact_decision
 from guard.report.escape import plain
 
 SEVERITY = {"block": "blocker", "step-up": "critical", "warn": "minor"}
@@ -40,6 +41,7 @@ def _issue(f: Finding) -> dict[str, Any]:
 
 
 def to_list(d: Decision) -> list[dict[str, Any]]:
+    d = redact_decision(d)  # every secret value masked (a no-op for the engine's decisions)
     return [_issue(f) for f in d.findings]
 
 

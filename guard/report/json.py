@@ -7,6 +7,7 @@ from typing import Any
 
 from guard import __version__
 from guard.model import Approval, Decision
+from guard.redact import redact_decision
 
 SCHEMA_VERSION = 1
 
@@ -25,6 +26,7 @@ def _approval(a: Approval, why: str | None = None) -> dict[str, Any]:
 
 
 def to_dict(d: Decision) -> dict[str, Any]:
+    d = redact_decision(d)  # every secret value masked (a no-op for the engine's decisions)
     ch = d.change
     step_up = None
     if d.step_up is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from guard.model import Decision
+from guard.redact import redact_decision
 from guard.report.escape import code, markdown
 
 MARKER = "<!-- pipeline-guard:report -->"  # finds the one comment to update in place
@@ -16,6 +17,7 @@ MAX_ROWS = 100
 
 
 def render(d: Decision) -> str:
+    d = redact_decision(d)  # every secret value masked (a no-op for the engine's decisions)
     ch = d.change
     out = [MARKER, f"### {TITLE[d.verdict]}", ""]
     agents = [c for c in ch.commits if c.identity.kind == "agent"]

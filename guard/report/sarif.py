@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from guard import __version__
 from guard.model import Decision, Finding
+from guard.redact import redact_decision
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 LEVEL = {"block": "error", "step-up": "error", "warn": "warning"}
@@ -43,6 +44,7 @@ def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
 
 
 def to_dict(d: Decision) -> dict[str, Any]:
+    d = redact_decision(d)  # every secret value masked (a no-op for the engine's decisions)
     rule_ids = list(dict.fromkeys(f.rule for f in d.findings))
     rule_index = {r: i for i, r in enumerate(rule_ids)}
     kinds = {f.rule: f.kind for f in d.findings}

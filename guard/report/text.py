@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from guard.model import Decision, Finding
+from guard.redact import redact_decision
 from guard.report.escape import plain
 
 ICON = {"allow": "ALLOW", "warn": "WARN", "step-up": "STEP-UP REQUIRED", "block": "BLOCKED"}
@@ -21,6 +22,7 @@ def finding_line(f: Finding) -> str:
 
 
 def render(d: Decision, *, explain: bool = False) -> str:
+    d = redact_decision(d)  # every secret value masked (a no-op for the engine's decisions)
     ch = d.change
     rng = f"{ch.base[:12] if ch.base else '(root)'}..{ch.head[:12]}"
     agents = sum(1 for c in ch.commits if c.identity.kind == "agent")
