@@ -620,6 +620,28 @@ class GitRepo:
             self._cat.close()
             return None
 
+    def blob_size(self, sha: str) -> int | None:
+        if not _SHA.match(sha):
+            return None
+        out = self.run("cat-file", "-s", sha, check=False).strip()
+        return int(out) if out.isdigit() else None
+
+    def stream_blob(self, sha: str, chunk: int = 1 << 20) -> Iterator[bytes]:
+        """A blob in chunks, never held whole (a 1 GB binary costs one chunk of memory)."""
+        if not _SHA.match(sha):
+            return
+        proc = subprocess.Popen(
+            ["git", "cat-file", "blob", sha], cwd=self.path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
+        assert proc.stdout is not None
+        try:
+            while piece := proc.stdout.read(chunk):
+                yield piece
+        finally:
+            proc.stdout.close()
+            proc.kill()
+            proc.wait()
+
     def read_file_at(self, rev: str, path: str, max_bytes: int | None = 2_000_000) -> bytes | None:
         """The bytes of `path` as it stands at `rev`, or None when it does not exist there."""
         proc = self.proc("rev-parse", "--verify", "--quiet", "--end-of-options", f"{self.oid(rev)}:{path}")

@@ -185,6 +185,12 @@ class SecretsConfig(_Strict):
     )
     max_line_length: int = Field(20_000, ge=100)
     max_file_bytes: int = Field(5_000_000, ge=1000)
+    max_binary_bytes: int = Field(
+        50_000_000,
+        ge=1000,
+        description="binary blobs up to this size have their printable runs scanned; a larger one is a "
+        "scan-incomplete finding (step-up), never a pass",
+    )
 
 
 class BreakGlassConfig(_Strict):

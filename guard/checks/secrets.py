@@ -28,6 +28,7 @@ import pathspec
 from guard import budget
 from guard.model import Action, Change, FileChange, Finding, added_lines
 from guard.secrets.baseline import load_baseline
+from guard.secrets.binary import scan_blob
 from guard.secrets.detectors import BY_NAME, CONFIDENCE_RANK
 from guard.secrets.engine import Hit, raw_scannable, scan_text, scan_texts
 from guard.secrets.parallel import Result, scan_patches
@@ -59,7 +60,7 @@ class SecretRecord:
 
 @dataclass
 class _Cached:
-    settings: tuple[int, int]
+    settings: tuple[int, int, int]
     records: list[SecretRecord]
     baseline: dict[str, frozenset[str]] | None = None
 
@@ -88,7 +89,7 @@ def set_trusted_baseline(change: Change, text: str | None, where: str = ".secret
     baseline = load_baseline(text, where) if text is not None else None
     cached = _entry(change)
     if cached is None:
-        cached = _Cached(settings=(-1, -1), records=[])
+        cached = _Cached(settings=(-1, -1, -1), records=[])
         _store(change, cached)
     cached.baseline = baseline
 
@@ -144,8 +145,36 @@ def _records(
     return out
 
 
+INCOMPLETE = "scan-incomplete"  # a blob that could not be scanned: a record, never a pass
+
+
+def _incomplete(path: str, commit: str | None, blob: str, why: str) -> SecretRecord:
+    digest = hashlib.sha256(f"{blob}\0{why}".encode()).hexdigest()
+    return SecretRecord(INCOMPLETE, "high", digest, "", why, "file", path, None, commit, "none")
+
+
+def _scan_binary(
+    change: Change, f: FileChange, commit: str | None, max_len: int, cap: int
+) -> list[SecretRecord]:
+    """A file git calls binary and that was not re-read as text: its printable runs."""
+    if not f.binary or f.added or not f.new_blob or f.is_submodule:
+        return []
+    reader = change.blobs
+    if not (hasattr(reader, "stream_blob") and hasattr(reader, "blob_size")):
+        return [_incomplete(f.path, commit, f.new_blob, "no git reader for binary blobs")]
+    hits, why = scan_blob(reader, f.path, f.new_blob, f.old_blob, cap, max_len)  # type: ignore[arg-type]
+    if why is not None:
+        return [_incomplete(f.path, commit, f.new_blob, why)]
+    return _records(change, hits, "file", f.path, commit, {})
+
+
 def _scan_files(
-    change: Change, files: list[FileChange], commit: str | None, max_len: int, done: dict[int, Result]
+    change: Change,
+    files: list[FileChange],
+    commit: str | None,
+    max_len: int,
+    done: dict[int, Result],
+    max_binary: int = 50_000_000,
 ) -> list[SecretRecord]:
     """Records for `files`; `done` holds the raw-hunk scans already made (by FileChange id)."""
     out: list[SecretRecord] = []
@@ -169,6 +198,7 @@ def _scan_files(
             lines = {a.number: a.text for a in added} if hits else {}
         if hits:
             out.extend(_records(change, hits, "file", f.path, commit, lines, shown))
+        out.extend(_scan_binary(change, f, commit, max_len, max_binary))
     return out
 
 
@@ -188,10 +218,13 @@ def _raw_scans(groups: list[list[FileChange]], max_len: int) -> dict[int, Result
 
 
 def scan_change(
-    change: Change, max_line_length: int = 20_000, max_file_bytes: int = 5_000_000
+    change: Change,
+    max_line_length: int = 20_000,
+    max_file_bytes: int = 5_000_000,
+    max_binary_bytes: int = 50_000_000,
 ) -> list[SecretRecord]:
     """Every secret the change adds, oldest commit first, each (secret, place) once."""
-    settings = (max_line_length, max_file_bytes)
+    settings = (max_line_length, max_file_bytes, max_binary_bytes)
     cached = _entry(change)
     if cached is not None and cached.settings == settings:
         return cached.records
@@ -200,11 +233,11 @@ def scan_change(
     done = _raw_scans([c.files for c in commits] if commits else [change.files], max_line_length)
     if commits:
         for c in commits:
-            records.extend(_scan_files(change, c.files, c.sha, max_line_length, done))
+            records.extend(_scan_files(change, c.files, c.sha, max_line_length, done, max_binary_bytes))
             hits = scan_text("", c.message, max_line_length=max_line_length)
             records.extend(_records(change, hits, "message", None, c.sha, {}))
     else:
-        records.extend(_scan_files(change, change.files, None, max_line_length, done))
+        records.extend(_scan_files(change, change.files, None, max_line_length, done, max_binary_bytes))
     for ref, text in change.tag_messages.items():
         hits = scan_text("", text, max_line_length=max_line_length)
         records.extend(_records(change, hits, "tag", None, None, {}, ref=ref))
@@ -256,13 +289,17 @@ def _describe(r: SecretRecord) -> str:
 def check(change: Change, rule: Rule, policy: Policy) -> list[Finding]:
     cfg = policy.secrets
     match = rule.matcher()
-    records = scan_change(change, cfg.max_line_length, cfg.max_file_bytes)
+    records = scan_change(change, cfg.max_line_length, cfg.max_file_bytes, cfg.max_binary_bytes)
     cached = _entry(change)
     baseline = cached.baseline if cached else None
     excluded = pathspec.GitIgnoreSpec.from_lines(match.exclude_paths) if match.exclude_paths else None
     floor = CONFIDENCE_RANK[match.min_confidence]
     findings: list[Finding] = []
     for r in records:
+        if r.detector == INCOMPLETE:  # whatever detectors a rule selects: no scan is no pass
+            if excluded is None or not excluded.match_file(r.path or ""):
+                findings.append(_incomplete_finding(rule, r))
+            continue
         if match.detectors and not _selected(r.detector, match.detectors):
             continue
         if _selected(r.detector, match.exclude_detectors) or CONFIDENCE_RANK[r.confidence] < floor:
@@ -296,3 +333,20 @@ def check(change: Change, rule: Rule, policy: Policy) -> list[Finding]:
             )
         )
     return findings
+
+
+def _incomplete_finding(rule: Rule, r: SecretRecord) -> Finding:
+    """A person looks at what could not be scanned: step-up at most (a block admits no approval)."""
+    commit = f" (commit {r.commit[:12]})" if r.commit else ""
+    return Finding(
+        rule=rule.id,
+        kind="secret",
+        action="step-up" if rule.action == "block" else rule.action,
+        message=f"{INCOMPLETE}: {r.path}{commit} could not be scanned for secrets ({r.fingerprint}); "
+        "a credential in it cannot be ruled out",
+        path=r.path,
+        commit=r.commit,
+        commits=(r.commit,) if r.commit else (),
+        category=INCOMPLETE,
+        id=hashlib.sha256(f"{rule.id}\0{r.path}\0{r.digest}".encode()).hexdigest()[:16],
+    )

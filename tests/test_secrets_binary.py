@@ -1,0 +1,136 @@
+"""Issue 14 part 7: a blob git calls binary is not a hiding place for a credential.
+
+Real repositories and the real CLI (local door) plus one real push through the pre-receive hook;
+each attack is one way git is made to say "Binary files differ", and the verdict is exact.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+from gitutil import CLAUDE_TRAILER, Repo
+
+from guard.cli import main
+from guard.secrets.binary import OVERLAP, scan_chunks
+
+AGENT = f"assets\n\n{CLAUDE_TRAILER}"
+# Built at run time: the repository's own scanners must not see a literal token here.
+TOKEN = "ghp_" + "Xy7Wv6Ut5Sr4Qp3On2Ml1Kj0Ih9Gf8Ed7Cb6"
+AWS = "AKIA" + "Z7Q4XN2LBWRT5JKM"
+
+
+def noise(n: int, seed: int = 7) -> bytes:
+    rnd = random.Random(seed)
+    return bytes(rnd.choice((0, 1, 2, 3, 4, 5, 6, 7, 0xFF, 0x80)) for _ in range(n))
+
+
+def check(repo: Repo, *args: str) -> tuple[int, dict[str, Any], str]:
+    r = CliRunner().invoke(
+        main, ["check", "--repo", str(repo.path), "--base", "main", "--format", "json", *args]
+    )
+    return r.exit_code, json.loads(r.stdout), r.stdout + r.stderr
+
+
+def secrets_in(data: dict[str, Any]) -> list[tuple[str, str, str]]:
+    return [(f["category"], f["path"], f["action"]) for f in data["findings"] if f["kind"] == "secret"]
+
+
+def agent_branch(repo: Repo) -> Repo:
+    repo.git("checkout", "-q", "-b", "work")
+    return repo
+
+
+def test_a_token_among_many_control_bytes_is_found(repo: Repo) -> None:
+    agent_branch(repo).commit(
+        AGENT, files={"blob.dat": noise(4000) + f"\0token={TOKEN}\0".encode() + noise(4000, 8)}
+    )
+    code, data, out = check(repo)
+    assert code == 1 and data["decision"] == "block"
+    assert ("github-token", "blob.dat", "block") in secrets_in(data)
+    assert TOKEN not in out
+
+
+def test_a_token_in_a_three_megabyte_binary_is_found(repo: Repo) -> None:
+    body = noise(1_500_000) + f"aws_access_key_id = {AWS}\n".encode() + noise(1_500_000, 9)
+    agent_branch(repo).commit(AGENT, files={"firmware.bin": body})
+    code, data, out = check(repo)
+    assert code == 1 and ("aws-access-key", "firmware.bin", "block") in [
+        (c.replace("aws-access-key-id", "aws-access-key"), p, a) for c, p, a in secrets_in(data)
+    ], secrets_in(data)
+    assert AWS not in out
+
+
+def test_a_file_the_change_marks_binary_in_gitattributes_is_still_read(repo: Repo) -> None:
+    agent_branch(repo).commit(
+        AGENT, files={".gitattributes": "*.cfg binary\n", "app.cfg": f"[auth]\ntoken = {TOKEN}\n"}
+    )
+    code, data, out = check(repo)
+    assert code == 1 and ("github-token", "app.cfg", "block") in secrets_in(data)
+    line = next(f["line"] for f in data["findings"] if f["path"] == "app.cfg")
+    assert line == 2 and TOKEN not in out
+
+
+def test_a_utf16_blob_is_read(repo: Repo) -> None:
+    agent_branch(repo).commit(
+        AGENT, files={"settings.reg": ("\ufeff" + f"token={TOKEN}\r\n").encode("utf-16-le")}
+    )
+    code, data, _ = check(repo)
+    assert code == 1 and ("github-token", "settings.reg", "block") in secrets_in(data)
+
+
+def test_a_token_across_a_chunk_boundary_is_whole_in_one_chunk() -> None:
+    blob = noise(1 << 16) + f"\0{TOKEN}\0".encode() + noise(1 << 16, 3)
+    cut = (1 << 16) + 1 + len(TOKEN) // 2  # through the middle of the token
+    for size in (cut, OVERLAP, 4096):
+        chunks = [blob[:cut]] + [blob[i : i + size] for i in range(cut, len(blob), size)]
+        hits = scan_chunks("x.bin", chunks, 20_000)
+        assert [h.detector for h in hits] == ["github-token"], size
+
+
+def test_an_old_token_already_in_the_binary_is_not_new(repo: Repo) -> None:
+    base = noise(3000) + f"\0{TOKEN}\0".encode()
+    repo.commit("blob", files={"blob.dat": base})
+    agent_branch(repo).commit(AGENT, files={"blob.dat": base + noise(100, 4)})
+    code, data, _ = check(repo)
+    assert secrets_in(data) == [] and code == 0
+
+
+def test_a_blob_over_the_cap_is_a_step_up_not_a_pass(repo: Repo) -> None:
+    repo.commit("policy", files={".pipeline-guard.yml": "secrets: {max_binary_bytes: 10000}\n"})
+    agent_branch(repo).commit(AGENT, files={"big.bin": noise(20_000)})
+    code, data, _ = check(repo)
+    assert code == 1 and data["decision"] == "step-up"
+    (f,) = [f for f in data["findings"] if f["category"] == "scan-incomplete"]
+    assert f["rule"] == "secret-in-added-line" and f["action"] == "step-up" and f["path"] == "big.bin"
+    assert "over secrets.max_binary_bytes (10000)" in f["message"]
+
+
+def test_an_ordinary_binary_is_quiet(repo: Repo) -> None:
+    agent_branch(repo).commit(AGENT, files={"logo.png": b"\x89PNG\r\n\x1a\n" + noise(50_000)})
+    code, data, _ = check(repo)
+    assert code == 0 and secrets_in(data) == []
+
+
+def test_prereceive_rejects_a_token_in_a_binary_blob(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    server = tmp_path / "srv.git"
+    subprocess.run(["git", "init", "-q", "--bare", str(server)], check=True)
+    hook = server / "hooks/pre-receive"
+    hook.write_text(f"#!/bin/sh\nexec {sys.executable} -m guard.cli pre-receive\n")
+    hook.chmod(0o755)
+    work = Repo(tmp_path / "w")
+    work.commit("initial", files={"README.md": "x\n"})
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    assert subprocess.run(["git", "push", "-q", str(server), "main"], cwd=work.path, env=env).returncode == 0
+    work.commit(AGENT, files={"blob.dat": noise(2000) + f"\0{TOKEN}\0".encode()})
+    r = subprocess.run(
+        ["git", "push", str(server), "main"], cwd=work.path, env=env, capture_output=True, text=True
+    )
+    assert r.returncode != 0 and "BLOCKED" in r.stderr and "blob.dat" in r.stderr and TOKEN not in r.stderr
