@@ -249,6 +249,11 @@ class Actor:
     verified: bool = True
     identity: Identity = UNKNOWN  # filled by identify
 
+    @classmethod
+    def of_account(cls, login: str, role: str, source: str, uid: object, type: str | None) -> Actor:
+        """An actor from a platform's user object (numeric ids arrive as int or str)."""
+        return cls(login, role, source, id=None if uid is None else str(uid), type=type)
+
 
 @dataclass
 class Approval:

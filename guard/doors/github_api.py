@@ -252,17 +252,10 @@ def _head_pushers(gh: Github, pull: dict[str, Any], sha: str, out: Gathered) -> 
             continue
         who = item.get("actor") if isinstance(item.get("actor"), dict) else item.get("pusher")
         if isinstance(who, dict) and isinstance(who.get("login"), str):
-            uid = who.get("id")
-            found.setdefault(
-                who["login"].lower(),
-                Actor(
-                    who["login"],
-                    "pusher",
-                    "github-activity",
-                    id=None if uid is None else str(uid),
-                    type=who.get("type"),
-                ),
+            actor = Actor.of_account(
+                who["login"], "pusher", "github-activity", who.get("id"), who.get("type")
             )
+            found.setdefault(actor.login.lower(), actor)
     if not found:
         out.pushers_unread = f"no push of {sha[:12]} is in the activity of {where}"
     return list(found.values())

@@ -200,17 +200,9 @@ class GitLabAPI:
                 continue
             user = self.project.pipelines.get(pid).attributes.get("user")
             if isinstance(user, dict) and isinstance(user.get("username"), str):
-                uid = user.get("id")
-                found.setdefault(
-                    user["username"].lower(),
-                    Actor(
-                        user["username"],
-                        "pipeline-user",
-                        SOURCE,
-                        id=None if uid is None else str(uid),
-                        type="Bot" if user.get("bot") else None,
-                    ),
-                )
+                kind = "Bot" if user.get("bot") else None
+                actor = Actor.of_account(user["username"], "pipeline-user", SOURCE, user.get("id"), kind)
+                found.setdefault(actor.login.lower(), actor)
         return list(found.values())
 
     def permission(self, user_id: object) -> str | None:
