@@ -407,3 +407,23 @@ def test_a_head_a_person_pushed_is_not_failed_closed(tmp_path: Path) -> None:
     fake.pushed("Copilot", "f" * 40, kind="Bot", uid=198982749)  # an agent's older push: not this head
     code, out, err, _ = run_against(fake, env)
     assert code == 0 and read_outputs(Path(env["GITHUB_OUTPUT"]))["decision"] == "allow", out + err
+
+
+def test_what_the_door_posts_carries_no_secret_from_the_change(tmp_path: Path) -> None:
+    # A token in the commit subject and the head branch: the check run, its annotations, the status
+    # and the PR comment go through the one redaction path (issue 14 part 6).
+    token = "ghp_" + "Q1w2E3r4T5y6U7i8O9p0A1s2D3f4G5h6J7k8"
+    _, ws, base, head = pr_repos(
+        tmp_path, f"use {token}\n\n{CLAUDE_TRAILER}\n", {".github/workflows/guard.yml": WORKFLOW + "# x\n"}
+    )
+    payload = pull_request_event(head=head, base=base, head_ref=f"fix-{token}")
+    env = actions_env(tmp_path / "run", "pull_request", payload, ws, GITHUB_TOKEN="ghs_test")
+    fake = FakeGitHub(head)
+    code, out, err, calls = run_against(fake, env)
+    assert code == 1 and fake.comments, out + err
+    sent = [c.request.body for c in calls if c.request.method in ("POST", "PATCH")]
+    assert len(sent) >= 3  # check run, status, comment at least
+    for body in sent:
+        text = body.decode() if isinstance(body, bytes) else str(body)
+        assert token not in text and token[:20] not in text
+    assert token not in out + err
