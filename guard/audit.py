@@ -91,7 +91,9 @@ def build_record(decision: Decision, env: dict[str, str] | None = None) -> dict[
             {"login": a.login, "role": a.role, "verified": a.verified, "identity": a.identity.to_dict()}
             for a in ch.actors
         ],
-        "commits": [{"sha": c.sha, "identity": c.identity.label} for c in ch.commits],
+        "commits": [
+            {"sha": c.sha, "identity": c.identity.label, "autonomy": c.identity.autonomy} for c in ch.commits
+        ],
         "sessions": session_links(decision),
         "findings": [f.to_dict() for f in decision.findings],
         "approvals": {

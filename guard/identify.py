@@ -21,12 +21,13 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from guard import budget
+from guard.autonomy import MAKER_ROLES, commit_level, highest
 from guard.model import (
     UNKNOWN_PUSHER,
     Actor,
@@ -512,8 +513,9 @@ def commit_evidence(
 def _verdict(kind: IdentityKind, vendor: str | None, ev: list[Evidence]) -> Identity:
     """Keep the evidence bounded, the deciding pieces first: a hostile message with thousands of
     trailers must neither bloat reports nor push the deciding marker out of the list."""
+    level = commit_level(ev) if kind == "agent" else None  # from all of it, before the cut
     ev.sort(key=lambda e: _kind_of(e.points_to) != kind)  # stable
-    return Identity(kind, vendor, tuple(ev[:MAX_EVIDENCE]))
+    return Identity(kind, vendor, tuple(ev[:MAX_EVIDENCE]), level)
 
 
 def identify_commit(
@@ -528,7 +530,11 @@ def identify_commit(
     ev = commit_evidence(commit, fp, branch, description, runner)
     for e in ev:
         if _kind_of(e.points_to) == "agent":
-            return _verdict("agent", _vendor_of(e.points_to), ev)
+            found = _verdict("agent", _vendor_of(e.points_to), ev)
+            self_committed = commit.committer == commit.author and any(
+                x.signal == "author" and _kind_of(x.points_to) == "agent" for x in ev
+            )  # an agent identity that also committed: it worked on its own
+            return replace(found, autonomy="autonomous") if self_committed else found
     by_signal = {e.signal: e for e in ev if e.signal in ("author", "committer")}
     author = by_signal.get("author")
     committer = by_signal.get("committer")
@@ -659,7 +665,10 @@ def _change_identity(change: Change, deciding: list[Actor]) -> Identity:
             ev.append(
                 Evidence("commits", f"{rest} more agent commits", "commit", False, "agent:" + (vendor or "?"))
             )
-        return Identity("agent", vendor, tuple(ev))
+        level = highest(
+            [*(a.identity.autonomy for a in agent_actors), *(c.identity.autonomy for c in agent_commits)]
+        )
+        return Identity("agent", vendor, tuple(ev), level)
     for kind in ("human", "automation"):
         actors = [a for a in deciding if a.identity.kind == kind]
         commits = [c for c in change.commits if c.identity.kind == kind]
@@ -693,6 +702,9 @@ def identify_change(change: Change, policy: Policy) -> None:
         approval.identity = identify_approval(approval, fp)
     # Who pushed / opened / ran it, as the platform vouches (the delegating person is not the maker).
     deciding = [a for a in change.actors if a.verified and a.role != "delegator"]
+    for a in deciding:  # an agent account that pushed, opened or ran the change acted on its own
+        if a.identity.kind == "agent" and a.role in MAKER_ROLES:
+            a.identity = replace(a.identity, autonomy="autonomous")
     agent_actors = [a for a in deciding if a.identity.kind == "agent"]
     for n, c in enumerate(change.commits):
         if not n & 0xFF:
@@ -706,9 +718,13 @@ def identify_change(change: Change, policy: Policy) -> None:
         ]
         if extra and ident.kind != "agent" and agent_actors:
             # Invariant 2: a human-looking commit pushed or opened by an agent's identity is agent work.
-            ident = Identity("agent", agent_actors[0].identity.vendor, (*extra, *ident.evidence))
+            pushed = highest(a.identity.autonomy for a in agent_actors) or "supervised"
+            ident = Identity("agent", agent_actors[0].identity.vendor, (*extra, *ident.evidence), pushed)
         elif extra:
-            ident = Identity(ident.kind, ident.vendor, (*ident.evidence, *extra))
+            level = highest([ident.autonomy, *(a.identity.autonomy for a in agent_actors)])
+            ident = Identity(
+                ident.kind, ident.vendor, (*ident.evidence, *extra), level if ident.kind == "agent" else None
+            )
         c.identity = ident
     for c in change.tagged_commits.values():  # a tag's target, new in this change or not
         known = change.commit(c.sha)
@@ -746,7 +762,7 @@ def identify_range(
         # Evidence quotes the commit, cut short: mask the secrets its full metadata holds.
         red = Redactor()
         red.learn_all(c)
-        row = {"sha": c.sha, "kind": ident.kind, "vendor": ident.vendor}
+        row = {"sha": c.sha, "kind": ident.kind, "vendor": ident.vendor, "autonomy": ident.autonomy}
         rows.append({**row, "evidence": red.apply([e.to_dict() for e in ident.evidence])})
         kinds[ident.kind] += 1
         if ident.vendor:
@@ -774,6 +790,7 @@ def render_identify_text(result: dict[str, Any]) -> str:
     lines: list[str] = []
     for row in result["commits"]:
         label = f"{row['kind']}:{row['vendor']}" if row["vendor"] else row["kind"]
+        label += f" ({row['autonomy']})" if row.get("autonomy") else ""
         kind = row["kind"]
         why = next((e for e in row["evidence"] if _kind_of(e["points_to"]) == kind), None)
         reason = f"{why['signal']}: {why['value']}" if why else ""

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple, Protocol
 
 IdentityKind = Literal["human", "agent", "automation", "unknown"]
+Autonomy = Literal["autonomous", "supervised", "assisted"]  # how an agent worked (autonomy.py)
 FindingKind = Literal["path", "secret", "permission", "release", "identity"]
 Action = Literal["block", "step-up", "warn"]
 Verdict = Literal["allow", "warn", "step-up", "block"]
@@ -65,10 +66,21 @@ class Identity:
     kind: IdentityKind
     vendor: str | None = None  # agent vendor ("claude-code") or bot name ("dependabot")
     evidence: tuple[Evidence, ...] = ()
+    autonomy: Autonomy | None = None  # agents only
 
     @property
     def label(self) -> str:
         return f"{self.kind}:{self.vendor}" if self.vendor else self.kind
+
+    @property
+    def shown(self) -> str:
+        """The label with the autonomy level, for people: `agent:claude-code (supervised)`."""
+        return f"{self.label} ({self.autonomy})" if self.autonomy else self.label
+
+    @property
+    def selectors(self) -> set[str]:
+        """What a rule's `actors:` can name for this identity: `agent`, `agent:autonomous`..."""
+        return {self.kind, f"{self.kind}:{self.autonomy}"} if self.autonomy else {self.kind}
 
     @property
     def verified(self) -> bool:
@@ -79,6 +91,7 @@ class Identity:
         return {
             "kind": self.kind,
             "vendor": self.vendor,
+            "autonomy": self.autonomy,
             "verified": self.verified,
             "evidence": [e.to_dict() for e in self.evidence],
         }

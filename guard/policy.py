@@ -43,7 +43,9 @@ POLICY_FILES = (".pipeline-guard.yml", ".github/pipeline-guard.yml")
 BUILTIN_PREFIX = "builtin:"
 MAX_POLICY_BYTES = 1_000_000
 
-ActorSel = Literal["agent", "human", "automation", "unknown", "any"]
+ActorSel = Literal[
+    "agent", "human", "automation", "unknown", "any", "agent:autonomous", "agent:supervised", "agent:assisted"
+]
 RULE_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$"
 
 

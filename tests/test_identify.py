@@ -364,7 +364,9 @@ def test_identify_range_shape_progress_and_text(repo: Repo) -> None:
         ("agent", "claude-code"),
         ("human", None),
     ]
-    assert set(result["commits"][0]) == {"sha", "kind", "vendor", "evidence"}
+    assert set(result["commits"][0]) == {"sha", "kind", "vendor", "autonomy", "evidence"}
+    # a person's commit with Claude as co-author: assisted; only agents have a level
+    assert [r["autonomy"] for r in result["commits"]] == [None, "assisted", None]
     assert result["summary"] == {
         "total": 3,
         "by_kind": {"agent": 1, "automation": 1, "human": 1},
@@ -373,7 +375,7 @@ def test_identify_range_shape_progress_and_text(repo: Repo) -> None:
     assert ticks[-1] == 3
     json.dumps(result)  # serialisable as is
     text = render_identify_text(result)
-    assert "agent:claude-code" in text and "3 commits: agent 1, automation 1, human 1" in text
+    assert "agent:claude-code (assisted)" in text and "3 commits: agent 1, automation 1, human 1" in text
 
 
 @pytest.mark.parametrize("rev", ["nope..HEAD", "HEAD..nope", "-x", "nope"])

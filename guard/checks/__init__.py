@@ -74,7 +74,7 @@ def run_checks(change: Change, policy: Policy) -> list[Finding]:
         found = [f for fn in checks_for(rule.kind) for f in fn(change, rule, policy)]
         for f in found:
             ids = identities_for(change, f.commits)
-            kinds = {i.kind for i in ids}
+            kinds = {sel for i in ids for sel in i.selectors}  # `agent`, `agent:autonomous`...
             if not rule.applies_to(kinds):
                 continue
             if not f.actors:

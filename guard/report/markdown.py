@@ -23,7 +23,7 @@ def render(d: Decision) -> str:
     agents = [c for c in ch.commits if c.identity.kind == "agent"]
     out.append(
         f"Mode **{d.mode}** · {len(ch.commits)} commit(s), {len(agents)} by agents · "
-        f"change identity `{code(ch.identity.label)}` · policy `{code(d.policy_source)}`"
+        f"change identity `{code(ch.identity.shown)}` · policy `{code(d.policy_source)}`"
     )
     out.append("")
     if d.findings:
@@ -59,6 +59,6 @@ def render(d: Decision) -> str:
     if agents:
         out.append("<details><summary>Agent commits</summary>\n")
         for c in agents[:MAX_ROWS]:
-            out.append(f"- `{c.sha[:12]}` {markdown(c.subject)} — `{code(c.identity.label)}`")
+            out.append(f"- `{c.sha[:12]}` {markdown(c.subject)} — `{code(c.identity.shown)}`")
         out.append("\n</details>")
     return "\n".join(out) + "\n"

@@ -29,7 +29,7 @@ def render(d: Decision, *, explain: bool = False) -> str:
     lines = [
         f"pipeline-guard: {ICON[d.verdict]} ({d.mode} mode)",
         f"  range {rng}: {len(ch.commits)} commit(s), {agents} by agents; "
-        f"{len(ch.files)} file(s) changed; change identity {plain(ch.identity.label)}",
+        f"{len(ch.files)} file(s) changed; change identity {plain(ch.identity.shown)}",
         f"  policy: {plain(d.policy_source)}",
     ]
     for note in ch.notes:
