@@ -190,8 +190,9 @@ class SecretsConfig(_Strict):
     max_binary_bytes: int = Field(
         50_000_000,
         ge=1000,
-        description="binary blobs up to this size have their printable runs scanned; a larger one is a "
-        "scan-incomplete finding (step-up), never a pass",
+        le=1_000_000_000,
+        description="binary blobs up to this size (at most 1 GB) have their printable runs scanned, "
+        "streamed; a larger one is a scan-incomplete finding (step-up), never a pass",
     )
 
 

@@ -9,14 +9,21 @@ from __future__ import annotations
 import json
 import os
 import random
+import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from click.testing import CliRunner
 from gitutil import CLAUDE_TRAILER, Repo
 
+from guard import budget
 from guard.cli import main
-from guard.secrets.binary import OVERLAP, scan_chunks
+from guard.engine import evaluate
+from guard.gitrepo import GitRepo
+from guard.model import Decision
+from guard.policy import builtin_policy
+from guard.secrets.binary import OVERLAP, scan_chunks, scan_runs
 
 AGENT = f"assets\n\n{CLAUDE_TRAILER}"
 # Built at run time: the repository's own scanners must not see a literal token here.
@@ -134,3 +141,87 @@ def test_prereceive_rejects_a_token_in_a_binary_blob(tmp_path: Path) -> None:
         ["git", "push", str(server), "main"], cwd=work.path, env=env, capture_output=True, text=True
     )
     assert r.returncode != 0 and "BLOCKED" in r.stderr and "blob.dat" in r.stderr and TOKEN not in r.stderr
+
+
+# ----- git calls it text, but the token is UTF-16: the text scan sees "t\0o\0k\0..." -----
+
+
+def test_a_gitattributes_line_forcing_text_does_not_hide_a_utf16_token(repo: Repo) -> None:
+    body = ("\ufeff" + f"token={TOKEN}\r\n").encode("utf-16-le")
+    agent_branch(repo).commit(AGENT, files={".gitattributes": "*.reg diff\n", "forced.reg": body})
+    code, data, out = check(repo)
+    assert code == 1 and data["decision"] == "block"
+    assert ("github-token", "forced.reg", "block") in secrets_in(data)
+    assert TOKEN not in out
+
+
+def test_utf16_after_the_first_8000_bytes_is_read(repo: Repo) -> None:
+    """git looks for a NUL in the first 8000 bytes only: past them a UTF-16 token is 'text'."""
+    body = b"A" * 9000 + b"\n" + f"token={TOKEN}\n".encode("utf-16-le")
+    agent_branch(repo).commit(AGENT, files={"late.dat": body})
+    code, data, out = check(repo)
+    assert code == 1 and ("github-token", "late.dat", "block") in secrets_in(data)
+    assert TOKEN not in out
+
+
+def test_utf16_past_the_texty_sample_of_a_stray_nul_file_is_read(repo: Repo) -> None:
+    """One NUL makes it binary, the first 64 KB look like text: the UTF-16 tail is scanned too."""
+    body = b"x\0\n" + b"plain line of text\n" * 5000 + f"token={TOKEN}\n".encode("utf-16-le")
+    agent_branch(repo).commit(AGENT, files={"notes.txt": body})
+    code, data, out = check(repo)
+    assert code == 1 and ("github-token", "notes.txt", "block") in secrets_in(data)
+    assert TOKEN not in out
+
+
+def test_a_modified_text_file_with_an_added_utf16_token(repo: Repo) -> None:
+    repo.commit("data", files={"late.dat": b"B" * 9000 + b"\n"})
+    agent_branch(repo).commit(
+        AGENT, files={"late.dat": b"B" * 9000 + b"\n" + f"{TOKEN}\n".encode("utf-16-le")}
+    )
+    code, data, _ = check(repo)
+    assert code == 1 and ("github-token", "late.dat", "block") in secrets_in(data)
+
+
+# ----- the time budget: a blob the budget cannot cover is a finding -----
+
+
+def _evaluate_under(repo: Repo, deadline: budget.Deadline) -> Decision:
+    change = GitRepo(repo.path).build_change("main", "HEAD")
+    return evaluate(change, builtin_policy(), "enforce", deadline=deadline)
+
+
+def test_a_binary_the_time_budget_cannot_cover_is_scan_incomplete(repo: Repo) -> None:
+    agent_branch(repo).commit(AGENT, files={"big.bin": noise(3000) + f"\0{TOKEN}\0".encode()})
+    # 100 s left of 1000: under the share binary scans must leave for the rest of the judgement
+    late = budget.Deadline(1000, start=time.monotonic() - 900)
+    decision = _evaluate_under(repo, late)
+    assert decision.verdict == "step-up" and decision.exit_code == 1 and not late.fired
+    (f,) = [f for f in decision.findings if f.kind == "secret"]
+    got = (f.rule, f.category, f.action, f.path)
+    assert got == ("secret-in-added-line", "scan-incomplete", "step-up", "big.bin")
+    assert "time budget" in f.message and TOKEN not in f.message
+    on_time = _evaluate_under(repo, budget.Deadline(1000))
+    assert on_time.verdict == "block"
+    assert [f.category for f in on_time.findings if f.kind == "secret"] == ["github-token"]
+
+
+def test_hits_before_the_budget_ran_short_are_kept() -> None:
+    deadline = budget.Deadline(1000)
+
+    def chunks() -> Iterator[bytes]:
+        yield noise(5000) + f"\0{TOKEN}\0".encode() + noise(20_000, 5)
+        deadline.start -= 900  # the clock moves on: 100 s of 1000 left
+        deadline.at -= 900
+        yield noise(20_000, 6) + f"\0{AWS}\0".encode()
+
+    with deadline.active():
+        hits, stopped = scan_runs("x.bin", chunks(), 20_000)
+    assert [h.detector for h in hits] == ["github-token"]
+    assert stopped is not None and "time budget" in stopped and not deadline.fired
+
+
+def test_the_binary_cap_has_a_hard_ceiling(repo: Repo) -> None:
+    repo.commit("policy", files={".pipeline-guard.yml": "secrets: {max_binary_bytes: 5000000000}\n"})
+    agent_branch(repo).commit(AGENT, files={"a.txt": "x\n"})
+    r = CliRunner().invoke(main, ["check", "--repo", str(repo.path), "--base", "main"])
+    assert r.exit_code == 2 and "max_binary_bytes" in r.output and "Traceback" not in r.output

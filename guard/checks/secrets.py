@@ -154,18 +154,20 @@ def _incomplete(path: str, commit: str | None, blob: str, why: str) -> SecretRec
 
 
 def _scan_binary(
-    change: Change, f: FileChange, commit: str | None, max_len: int, cap: int
+    change: Change, f: FileChange, commit: str | None, max_len: int, cap: int, nul: bool
 ) -> list[SecretRecord]:
-    """A file git calls binary and that was not re-read as text: its printable runs."""
-    if not f.binary or f.added or not f.new_blob or f.is_submodule:
+    """The printable runs of a file git calls binary and that was not re-read as text, or of one
+    whose added lines hold a NUL (UTF-16 git diffed as text): ASCII and UTF-16LE, streamed."""
+    if not f.new_blob or f.is_submodule or not (nul or (f.binary and not f.added)):
         return []
     reader = change.blobs
     if not (hasattr(reader, "stream_blob") and hasattr(reader, "blob_size")):
         return [_incomplete(f.path, commit, f.new_blob, "no git reader for binary blobs")]
     hits, why = scan_blob(reader, f.path, f.new_blob, f.old_blob, cap, max_len)  # type: ignore[arg-type]
+    out = _records(change, hits, "file", f.path, commit, {})
     if why is not None:
-        return [_incomplete(f.path, commit, f.new_blob, why)]
-    return _records(change, hits, "file", f.path, commit, {})
+        out.append(_incomplete(f.path, commit, f.new_blob, why))
+    return out
 
 
 def _scan_files(
@@ -190,15 +192,17 @@ def _scan_files(
             continue
         if id(f) in done:
             hits, lines = done[id(f)]
+            nul = b"\0" in (f.patch or b"")
         else:  # spilled, or not valid UTF-8: the parsed lines
             added = added_lines(change, f)
+            nul = any("\0" in a.text for a in added)
             hits = scan_texts(
                 f.path, [a.number for a in added], [a.text for a in added], max_line_length=max_len
             )
             lines = {a.number: a.text for a in added} if hits else {}
         if hits:
             out.extend(_records(change, hits, "file", f.path, commit, lines, shown))
-        out.extend(_scan_binary(change, f, commit, max_len, max_binary))
+        out.extend(_scan_binary(change, f, commit, max_len, max_binary, nul))
     return out
 
 
