@@ -9,8 +9,10 @@ from __future__ import annotations
 import json
 import os
 import random
+import subprocess
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -123,10 +125,8 @@ def test_an_ordinary_binary_is_quiet(repo: Repo) -> None:
     assert code == 0 and secrets_in(data) == []
 
 
-def test_prereceive_rejects_a_token_in_a_binary_blob(tmp_path: Path) -> None:
-    import subprocess
-    import sys
-
+def _hooked(tmp_path: Path) -> tuple[Repo, Callable[[], subprocess.CompletedProcess[str]]]:
+    """A work repository and a push of its main to a bare server running the pre-receive hook."""
     server = tmp_path / "srv.git"
     subprocess.run(["git", "init", "-q", "--bare", str(server)], check=True)
     hook = server / "hooks/pre-receive"
@@ -135,11 +135,19 @@ def test_prereceive_rejects_a_token_in_a_binary_blob(tmp_path: Path) -> None:
     work = Repo(tmp_path / "w")
     work.commit("initial", files={"README.md": "x\n"})
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
-    assert subprocess.run(["git", "push", "-q", str(server), "main"], cwd=work.path, env=env).returncode == 0
+
+    def push() -> subprocess.CompletedProcess[str]:
+        cmd = ["git", "push", str(server), "main"]
+        return subprocess.run(cmd, cwd=work.path, env=env, capture_output=True, text=True)
+
+    assert push().returncode == 0
+    return work, push
+
+
+def test_prereceive_rejects_a_token_in_a_binary_blob(tmp_path: Path) -> None:
+    work, push = _hooked(tmp_path)
     work.commit(AGENT, files={"blob.dat": noise(2000) + f"\0{TOKEN}\0".encode()})
-    r = subprocess.run(
-        ["git", "push", str(server), "main"], cwd=work.path, env=env, capture_output=True, text=True
-    )
+    r = push()
     assert r.returncode != 0 and "BLOCKED" in r.stderr and "blob.dat" in r.stderr and TOKEN not in r.stderr
 
 
@@ -225,3 +233,21 @@ def test_the_binary_cap_has_a_hard_ceiling(repo: Repo) -> None:
     agent_branch(repo).commit(AGENT, files={"a.txt": "x\n"})
     r = CliRunner().invoke(main, ["check", "--repo", str(repo.path), "--base", "main"])
     assert r.exit_code == 2 and "max_binary_bytes" in r.output and "Traceback" not in r.output
+
+
+def test_a_modified_file_the_change_marks_minus_diff_is_still_read(repo: Repo) -> None:
+    repo.commit("config", files={"config.ini": "[app]\nname = x\n"})
+    agent_branch(repo).commit(
+        AGENT,
+        files={".gitattributes": "config.ini -diff\n", "config.ini": f"[app]\nname = x\ntoken = {TOKEN}\n"},
+    )
+    code, data, out = check(repo)
+    assert code == 1 and ("github-token", "config.ini", "block") in secrets_in(data)
+    assert TOKEN not in out
+
+
+def test_prereceive_rejects_a_utf16_token_git_diffs_as_text(tmp_path: Path) -> None:
+    work, push = _hooked(tmp_path)
+    work.commit(AGENT, files={"late.dat": b"A" * 9000 + b"\n" + f"token={TOKEN}\n".encode("utf-16-le")})
+    r = push()
+    assert r.returncode != 0 and "BLOCKED" in r.stderr and "late.dat" in r.stderr and TOKEN not in r.stderr
