@@ -9,7 +9,8 @@ Two changes in one real repository, each one added file of the same size:
   git calls binary and the guard now streams through the printable-run scan.
 Both are timed as GitRepo.build_change + the secret check, best of three; the ratio binary/text is
 what the change costs per byte. Also printed: an incompressible blob of only control bytes (no
-runs), which measures the streaming itself.
+runs), which measures the streaming itself, and a text file holding UTF-16 past git's 8000-byte
+NUL look, which git diffs as text and the guard now scans twice (lines, then printable runs).
 """
 
 from __future__ import annotations
@@ -70,18 +71,25 @@ def main() -> None:
     while len(runs) < n:
         runs += rnd.choice(words).encode() + bytes(rnd.randrange(0, 8) for _ in range(rnd.randrange(1, 40)))
     control = bytes(rnd.randrange(0, 8) for _ in range(n))
+    utf16 = text[:9000] + b"\n" + text[: (n - 9001) // 2].decode().encode("utf-16-le")
     tmp = Path(tempfile.mkdtemp())
     try:
         t_text, _ = _time(*_repo(tmp, "text", text))
         t_runs, _ = _time(*_repo(tmp, "runs", bytes(runs[:n])))
         t_ctrl, _ = _time(*_repo(tmp, "ctrl", control))
+        t_u16, _ = _time(*_repo(tmp, "utf16", utf16))
     finally:
         shutil.rmtree(tmp)
     mb = n / 1e6
     print(f"{mb:.0f} MB added file, best of 3 (build_change + secret check)")
-    print(f"  text baseline           {t_text:7.2f} s  ({mb / t_text:6.1f} MB/s)")
-    for label, t in (("binary, printable runs", t_runs), ("binary, control bytes", t_ctrl)):
-        print(f"  {label:<23} {t:7.2f} s  ({mb / t:6.1f} MB/s)  ratio {t / t_text:5.2f}x text")
+    print(f"  text baseline            {t_text:7.2f} s  ({mb / t_text:6.1f} MB/s)")
+    rows = (
+        ("binary, printable runs", t_runs),
+        ("binary, control bytes", t_ctrl),
+        ("text diff holding UTF-16", t_u16),
+    )
+    for label, t in rows:
+        print(f"  {label:<24} {t:7.2f} s  ({mb / t:6.1f} MB/s)  ratio {t / t_text:5.2f}x text")
 
 
 if __name__ == "__main__":

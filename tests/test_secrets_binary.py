@@ -39,10 +39,12 @@ def noise(n: int, seed: int = 7) -> bytes:
 
 
 def check(repo: Repo, *args: str) -> tuple[int, dict[str, Any], str]:
-    r = CliRunner().invoke(
-        main, ["check", "--repo", str(repo.path), "--base", "main", "--format", "json", *args]
-    )
-    return r.exit_code, json.loads(r.stdout), r.stdout + r.stderr
+    """(exit code, JSON report, text and JSON output together); both formats exit alike."""
+    cmd = ["check", "--repo", str(repo.path), "--base", "main", *args]
+    r = CliRunner().invoke(main, [*cmd, "--format", "json"])
+    t = CliRunner().invoke(main, [*cmd, "--format", "text"])
+    assert t.exit_code == r.exit_code
+    return r.exit_code, json.loads(r.stdout), r.stdout + r.stderr + t.stdout + t.stderr
 
 
 def secrets_in(data: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -88,8 +90,9 @@ def test_a_utf16_blob_is_read(repo: Repo) -> None:
     agent_branch(repo).commit(
         AGENT, files={"settings.reg": ("\ufeff" + f"token={TOKEN}\r\n").encode("utf-16-le")}
     )
-    code, data, _ = check(repo)
+    code, data, out = check(repo)
     assert code == 1 and ("github-token", "settings.reg", "block") in secrets_in(data)
+    assert TOKEN not in out
 
 
 def test_a_token_across_a_chunk_boundary_is_whole_in_one_chunk() -> None:
@@ -99,6 +102,15 @@ def test_a_token_across_a_chunk_boundary_is_whole_in_one_chunk() -> None:
         chunks = [blob[:cut]] + [blob[i : i + size] for i in range(cut, len(blob), size)]
         hits = scan_chunks("x.bin", chunks, 20_000)
         assert [h.detector for h in hits] == ["github-token"], size
+
+
+def test_a_token_across_git_s_stream_chunk_is_found(repo: Repo) -> None:
+    """Real git, real stream: the token straddles the first 1 MB chunk stream_blob reads."""
+    body = noise((1 << 20) - 20) + f"\0{TOKEN}\0".encode() + noise(1000, 2)
+    agent_branch(repo).commit(AGENT, files={"pack.bin": body})
+    code, data, out = check(repo)
+    assert code == 1 and ("github-token", "pack.bin", "block") in secrets_in(data)
+    assert TOKEN not in out
 
 
 def test_an_old_token_already_in_the_binary_is_not_new(repo: Repo) -> None:
