@@ -133,3 +133,24 @@ def test_an_agent_bump_behind_a_binary_attribute_needs_step_up_end_to_end(repo: 
     )
     r = CliRunner().invoke(main, ["check", "--repo", str(repo.path), "--base", base, "--head", "HEAD"])
     assert r.exit_code == 1 and "agent-release-boundary" in r.stdout and "from 1.0.0 to 9.0.0" in r.stdout
+
+
+def test_a_manifest_that_really_is_binary_is_unparseable_not_skipped(tmp_path: Path) -> None:
+    # A NUL is invalid TOML: the bump beside it cannot be ruled out.
+    change = git_change(
+        tmp_path,
+        {"pyproject.toml": PYPROJECT.format(v="1.0.0")},
+        {"pyproject.toml": PYPROJECT.format(v="2.0.0") + "#\0\n"},
+    )
+    assert [f.binary for f in change.files] == [True]
+    assert triples(findings(change, "release")) == {("manifest-unparseable", "pyproject.toml", 1)}
+
+
+def test_a_chart_version_is_compared_as_written(tmp_path: Path) -> None:
+    # YAML would load both as the float 1.1; the scalar as written tells them apart.
+    change = git_change(
+        tmp_path, {"Chart.yaml": "name: a\nversion: 1.1\n"}, {"Chart.yaml": "name: a\nversion: 1.10\n"}
+    )
+    got = findings(change, "release")
+    assert [(f.category, f.path, f.line) for f in got] == [("version-bump", "Chart.yaml", 2)]
+    assert "from 1.1 to 1.10" in got[0].message
