@@ -103,7 +103,9 @@ def ref_candidates(change: Change, rule: Rule, policy: Policy | Any) -> Iterator
 def version_candidates(change: Change) -> Iterator[Candidate]:
     pairs = []
     for f in change.files:
-        if f.is_submodule or f.binary:
+        # Not skipped when git calls it binary: a `.gitattributes` line (`*.toml binary`) says
+        # so of a valid manifest; what really is binary fails to parse and is reported below.
+        if f.is_submodule:
             continue
         paths = {f.path, old_path(f)}
         if not (CHANGELOG.search(f.path) or any(may_declare_version(p, f.patch) for p in paths)):
@@ -111,6 +113,8 @@ def version_candidates(change: Change) -> Iterator[Candidate]:
         sides = file_sides(change, f)
         old = _version(old_path(f), sides.old)[0]
         new, error = _version(f.path, sides.new)
+        if sides.new is None and f.new_blob is not None and may_declare_version(f.path, f.patch):
+            error = sides.error or "content not available"  # exists, but too large or unreadable
         if error is not None:  # fail closed: a bump cannot be ruled out in what cannot be read
             yield _c(
                 "manifest-unparseable",

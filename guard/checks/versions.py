@@ -5,11 +5,13 @@ single-quoted keys all read as the format defines them), JSON with `json` after 
 stripped, `setup.cfg` with `configparser` (no interpolation). The same reader runs on both sides
 of the diff. Only where a project states its own version is read: `[project]`/`[tool.poetry]`,
 Cargo's `[package]`/`[workspace.package]`, the top-level `version` of package.json and friends,
-`[metadata]` of setup.cfg, the `<version>` directly under `<project>` in pom.xml. Dependency
-versions live elsewhere and are never read. A manifest whose new side cannot be parsed raises
-`ManifestError`: a bump cannot be ruled out, so release.py reports it instead of passing.
-Formats without a parser in the standard library (Chart.yaml lines, gemspec, gradle, csproj,
-`__version__`) keep their line readers.
+`[metadata]` of setup.cfg, the `<version>` directly under `<project>` in pom.xml. Chart.yaml is
+parsed as YAML (the bounded loader; the scalar as written, so `1.10` stays `1.10`), and
+gradle.properties as Java properties (`=`, `:` or whitespace separators, `\\` continuations).
+Dependency versions live elsewhere and are never read. A manifest whose new side cannot be parsed
+raises `ManifestError`: a bump cannot be ruled out, so release.py reports it instead of passing
+(it does the same for a manifest too large to read, and reads one git calls binary).
+Formats that are code (gemspec, version.rb, setup.py, csproj, `__version__`) keep line readers.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from guard.safeyaml import DocumentError, load_json
+import yaml
+
+from guard.safeyaml import DocumentError, load_json, load_yaml
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -46,8 +50,6 @@ _PY_VERSION = re.compile(r"""^__version__\s*(?::\s*\w+\s*)?=\s*["']([^"']+)["']"
 _RB_VERSION = re.compile(r"""^\s*VERSION\s*=\s*["']([^"']+)["']""")
 _SETUP_PY = re.compile(r"""\bversion\s*=\s*["']([^"']+)["']""")
 _GEMSPEC = re.compile(r"""\.version\s*=\s*["']([^"']+)["']""")
-_CHART = re.compile(r"""^version:\s*["']?([^"'\s#]+)""")
-_GRADLE = re.compile(r"^version\s*=\s*(\S+)")
 _CSPROJ = re.compile(r"<(Version|VersionPrefix)>\s*([^<\s]+)\s*</")
 _PLAIN = re.compile(r"^v?\d+(\.\d+)+\S*$")
 _XML_TAG = re.compile(r"<!--.*?-->|<(/?)([A-Za-z_][\w.:-]*)[^>]*?(/?)>", re.DOTALL)
@@ -67,9 +69,13 @@ def _first(pattern: re.Pattern[str], text: str, group: int = 1) -> Version | Non
 
 
 def _line_of(text: str, value: str) -> int:
-    """Where a parsed value is written (1 when it cannot be told, e.g. a multi-line string)."""
-    m = re.search(r"""["']""" + re.escape(value) + r"""["']""", text)
-    return text.count("\n", 0, m.start()) + 1 if m else 1
+    """Where a parsed value is written: the first line holding it that names a version, else the
+    first line holding it at all, else 1 (it cannot be told, e.g. written with escapes)."""
+    token = re.compile(r"(?<![\w.+-])" + re.escape(value) + r"(?![\w.+-])")
+    lines = text.splitlines()
+    hits = [i for i, ln in enumerate(lines, 1) if token.search(ln)]
+    keyed = [i for i in hits if "version" in lines[i - 1].lower()]
+    return (keyed or hits or [1])[0]
 
 
 def _toml(text: str, tables: tuple[str, ...]) -> Version | None:
@@ -129,11 +135,53 @@ def _json(text: str) -> Version | None:
         doc = load_json(body, "manifest")
     except DocumentError as e:
         raise ManifestError(str(e)) from None
-    v = doc.get("version") if isinstance(doc, dict) else None
-    if not isinstance(v, str):
+    v = doc.get("version") if isinstance(doc, dict) else None  # the last of duplicates, as npm
+    return Version(v, _line_of(text, v)) if isinstance(v, str) else None
+
+
+def _chart(text: str) -> Version | None:
+    """Chart.yaml's top-level `version`, as written (quoted key, flow mapping, any scalar style)."""
+    try:
+        doc = load_yaml(text, "Chart.yaml")  # the caps (size, depth, aliases) before composing
+    except DocumentError as e:
+        raise ManifestError(e.reason) from None
+    if not isinstance(doc, dict) or doc.get("version") is None:
         return None
-    i = text.find('"version"')
-    return Version(v, text.count("\n", 0, i) + 1 if i >= 0 else 1)
+    node = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    scalars = (
+        [v for k, v in getattr(node, "value", []) if getattr(k, "value", None) == "version"]
+        if isinstance(node, yaml.MappingNode)
+        else []
+    )
+    if scalars and isinstance(scalars[-1], yaml.ScalarNode):  # the last of duplicates, as loaded
+        return Version(str(scalars[-1].value).strip(), scalars[-1].start_mark.line + 1)
+    v = str(doc["version"])  # e.g. from a merge key
+    return Version(v, _line_of(text, v))
+
+
+_PROP_KEY_END = re.compile(r"(?<!\\)(?:\\\\)*[=:\s]")
+
+
+def _properties(text: str) -> Version | None:
+    """`version` of a Java properties file (gradle.properties); the last one wins, as `load` does."""
+    found: Version | None = None
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        start, logical = i, lines[i].lstrip(" \t\f")
+        while (len(logical) - len(logical.rstrip("\\"))) % 2 and i + 1 < len(lines):
+            i += 1
+            logical = logical[:-1] + lines[i].lstrip(" \t\f")
+        i += 1
+        if not logical or logical[0] in "#!":
+            continue
+        m = _PROP_KEY_END.search(logical)
+        key = logical[: m.end() - 1] if m else logical
+        rest = logical[m.end() - 1 :] if m else ""
+        value = re.sub(r"^[ \t\f]*[=:]?[ \t\f]*", "", rest).strip()
+        if re.sub(r"\\(.)", r"\1", key) == "version" and value:
+            found = Version(value, next((j + 1 for j in range(start, i) if value in lines[j]), start + 1))
+    return found
 
 
 def _reader(path: str) -> Callable[[str], Version | None] | None:
@@ -149,7 +197,7 @@ def _reader(path: str) -> Callable[[str], Version | None] | None:
     if name in JSON_MANIFESTS:
         return _json
     if name == "Chart.yaml":
-        return lambda text: _first(_CHART, text)
+        return _chart
     if name == "pom.xml":
         return _pom
     if low.endswith(".gemspec"):
@@ -157,7 +205,7 @@ def _reader(path: str) -> Callable[[str], Version | None] | None:
     if name == "version.rb":
         return lambda text: _first(_RB_VERSION, text)
     if name == "gradle.properties":
-        return lambda text: _first(_GRADLE, text)
+        return _properties
     if low.endswith(".csproj") or name == "Directory.Build.props":
         return lambda text: _first(_CSPROJ, text, 2)
     if low in ("version", "version.txt"):
