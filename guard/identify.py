@@ -8,7 +8,10 @@ Every verdict is fused from evidence, each piece `verified` (the platform says s
    whatever the author claims;
 2. a commit pushed or opened by a verified agent identity is agent work;
 3. otherwise an automation author (or an automation committer behind a platform author) makes it
-   automation; a person-looking author makes it human; nothing usable makes it unknown.
+   automation; a bot account the catalogue does not know (`some-app[bot]`, a `Bot` actor) is
+   `unknown:<slug>`, never trusted as automation (the default policy gates it like an agent on
+   protected changes until a policy declares it under `identity.accounts`); a person-looking
+   author makes it human; nothing usable makes it unknown.
 
 Lookups are dict hits on lower-cased ids, logins and addresses; the few regexes are compiled once
 into one alternation per field, so a 100k-commit range costs one `git log` plus microseconds per
@@ -380,7 +383,7 @@ def match_person(fp: Fingerprints, person: Person, role: str, subject: str = "")
 
 
 def _bot_slug(login: str) -> str | None:
-    """`some-app[bot]` -> `some-app`: an unknown GitHub App is automation, by name."""
+    """`some-app[bot]` -> `some-app`: a GitHub App the catalogue does not know (kind unknown)."""
     low = login.strip().lower()
     return low[: -len("[bot]")] or None if low.endswith("[bot]") else None
 
@@ -399,7 +402,7 @@ def _person_evidence(
     slug = _bot_slug(gh[1]) if gh else None
     slug = slug or _bot_slug(person.name)
     if slug:
-        return Evidence(signal, _show(person), "commit", False, f"automation:{slug}")
+        return Evidence(signal, _show(person), "commit", False, f"unknown:{slug}")
     return None
 
 
@@ -540,6 +543,8 @@ def identify_commit(
     committer = by_signal.get("committer")
     if author is not None and _kind_of(author.points_to) == "automation":
         return _verdict("automation", _vendor_of(author.points_to), ev)
+    if author is not None and _kind_of(author.points_to) == "unknown":  # a bot nobody declared
+        return _verdict("unknown", _vendor_of(author.points_to), ev)
     if looks_like_person(fp, commit.author):
         human = Evidence("author", _show(commit.author), "commit", False, "human")
         return _verdict("human", None, [human, *ev])
@@ -585,7 +590,7 @@ def _identify_account(
     slug = _bot_slug(login)
     if slug or (acct_type or "").lower() == "bot":
         bot = slug or login.strip().lower()
-        return Identity("automation", bot, (Evidence(signal, value, source, verified, f"automation:{bot}"),))
+        return Identity("unknown", bot, (Evidence(signal, value, source, verified, f"unknown:{bot}"),))
     if (acct_type or "user").lower() == "user" and login.strip():
         return Identity("human", None, (Evidence(signal, value, source, verified, "human"),))
     return Identity("unknown", None, (Evidence(signal, value, source, verified, "unknown"),))
@@ -730,6 +735,15 @@ def identify_change(change: Change, policy: Policy) -> None:
         known = change.commit(c.sha)
         c.identity = known.identity if known is not None else identify_commit(c, fp, change.source_ref)
     change.identity = _change_identity(change, deciding)
+    bots = sorted(
+        {i.vendor for i in [*(c.identity for c in change.commits), *(a.identity for a in deciding)]
+         if i.kind == "unknown" and i.vendor}
+    )  # fmt: skip
+    if bots:
+        change.notes.append(
+            f"bot account(s) the catalogue does not know: {', '.join(bots[:5])}; judged as unknown (gated "
+            "like an agent on protected changes). Declare each under identity.accounts as automation or agent"
+        )
 
 
 # ----------------------------------------------------------------------------- audit command

@@ -63,7 +63,9 @@ def test_local_deploy_needs_since(repo: Repo) -> None:
 def test_empty_range_is_a_finding(repo: Repo) -> None:
     code, data, _ = deploy(repo, "--deploy", "production", "--since", "HEAD")
     assert any(f["category"] == "empty-deploy-range" for f in data["findings"])
-    assert data["decision"] == "warn" and code == 0
+    # A local deploy names no actor and brings no commit: nobody vouches for it, and an unknown
+    # maker is gated like an agent on a release boundary (fail closed). The doors name their actor.
+    assert data["decision"] == "step-up" and code == 1
 
 
 def change_for(repo: Repo, since: str) -> Change:

@@ -251,7 +251,7 @@ def test_no_usable_data_is_unknown() -> None:
         ("claude[bot]", "209825114", "Bot", "agent:claude-code"),
         ("dependabot[bot]", "49699333", "Bot", "automation:dependabot"),
         ("github-actions[bot]", "41898282", "Bot", "automation:github-actions"),
-        ("some-app[bot]", "1", "Bot", "automation:some-app"),
+        ("some-app[bot]", "1", "Bot", "unknown:some-app"),  # not in the catalogue: not trusted
         ("project_42_bot_1a2b3c", "77", "User", "agent:gitlab-access-token"),
         ("octocat", "583231", "User", "human"),
         ("", None, None, "unknown"),

@@ -19,7 +19,7 @@ def test_builtin_default_has_the_contracted_rules() -> None:
     assert by_id["secret-in-added-line"].action == "block"
     assert by_id["secret-in-added-line"].actors == ["any"]
     assert by_id["agent-ci-config"].action == "step-up"
-    assert by_id["agent-ci-config"].actors == ["agent"]
+    assert by_id["agent-ci-config"].actors == ["agent", "unknown"]  # an undeclared bot is gated too
     assert ".github/workflows/**" in pol.path_groups["ci"]
     assert pol.mode == "enforce" and pol.allow_weaker_mode is False
 
