@@ -8,7 +8,6 @@ every push.
 
 from __future__ import annotations
 
-import importlib
 import json
 import sys
 import traceback
@@ -190,38 +189,18 @@ def _report_files(specs: tuple[str, ...]) -> list[tuple[str, str]]:
 
 
 def run_check(explain: bool, **kw: Any) -> int:
-    from guard.doors import CheckOptions, select_door
-    from guard.engine import evaluate
-    from guard.policy import effective_mode
+    from guard.doors.interface import CheckOptions
+    from guard.doors.registry import door_for
+    from guard.judge import judge
     from guard.redact import redact_text
     from guard.report import render
 
     audit_log = kw.pop("audit_log", None)
     extra_reports = _report_files(kw.pop("report_files", ()))
-    reports = kw.pop("reports", None)
     opts = CheckOptions(**kw)
-    if reports is not None:
-        opts.extra["reports"] = reports
-    door = importlib.import_module(f"guard.doors.{select_door(opts)}")
+    door = door_for(opts)
     prepared = door.prepare(opts)
-    trusted = prepared.trusted
-    mode, refused = effective_mode(trusted.policy, opts.mode)
-    # The door's notes (range chosen, policy source, what could not be read) belong to the change:
-    # every report shows them, not only `explain`.
-    prepared.change.notes[:0] = [*prepared.notes, *([refused] if refused else [])]
-    decision = evaluate(
-        prepared.change,
-        trusted.policy,
-        mode,
-        policy_source=trusted.source,
-        baseline=trusted.baseline,
-        codeowners=trusted.codeowners,
-        ci_reach=trusted.ci_reach,
-    )
-    if audit_log:  # before any output: a decision that cannot be recorded fails closed
-        from guard.audit import append, build_record
-
-        append(audit_log, build_record(decision))
+    decision = judge(prepared, mode=opts.mode, audit_log=audit_log)
     _write(render(decision, opts.fmt, explain=explain), opts.output)
     if opts.sarif_file:
         _write(render(decision, "sarif"), opts.sarif_file)
@@ -292,7 +271,7 @@ def pre_receive(repo: str | None, policy: str | None, budget: float | None, audi
     import os
 
     from guard.budget import process_started
-    from guard.doors import prereceive
+    from guard.doors.prereceive import door as prereceive
 
     opts = prereceive.Options(repo=repo, policy=policy, budget=budget, audit_log=audit_log)
     opts.started = process_started()
@@ -513,10 +492,13 @@ def doctor(
         else (env.get("GITHUB_API_URL") or "https://api.github.com")
     )
     wanted = tuple(dict.fromkeys([*environments, *referenced_environments(ci_files)]))
-    opts = Options(name, token, api_url or default_url, check_name, wanted, app_id, {"token_env": var})
+    opts = Options(name, token, api_url or default_url, check_name, wanted, app_id, var)
     fp = load_fingerprints(load_policy_file(policy) if policy else builtin_policy())
-    door = importlib.import_module(f"guard.doors.{plat}_doctor")
-    results = door.run(opts, fp)
+    if gitlab:
+        from guard.doors.gitlab.doctor import run as run_doctor
+    else:
+        from guard.doors.github.doctor import run as run_doctor
+    results = run_doctor(opts, fp)
     render = render_json if fmt == "json" else render_text
     click.echo(render(results, plat, name), nl=False)
     sys.exit(exit_code(results))
@@ -557,8 +539,8 @@ def serve(host: str, port: int, policy: str | None, quiet: bool) -> None:
     """
     import os
 
-    from guard.serve import config_from_env
-    from guard.serve import serve as run_server
+    from guard.doors.github.serve import config_from_env
+    from guard.doors.github.serve import serve as run_server
 
     run_server(config_from_env(dict(os.environ), policy, quiet), host, port)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from guard.model import EXIT_ALLOW, EXIT_GATED, UsageError
@@ -66,7 +66,7 @@ class Options:
     check_name: str = CHECK_NAME
     environments: tuple[str, ...] = ()
     app_id: int | None = None  # the expected source of the required check, when known
-    extra: dict[str, str] = field(default_factory=dict)
+    token_env: str = ""  # the variable the token came from (named in advice, never its value)
 
 
 def exit_code(results: Iterable[Result]) -> int:

@@ -124,7 +124,8 @@ def test_deploy_triggered_by_an_agent_is_a_finding(repo: Repo) -> None:
 
 
 def test_a_deploy_in_ci_uses_the_ci_door_even_with_head() -> None:
-    from guard.doors import CheckOptions, select_door
+    from guard.doors.interface import CheckOptions
+    from guard.doors.registry import select_door
 
     env = {"GITHUB_ACTIONS": "true"}
     assert select_door(CheckOptions(deploy="production", head="abc"), env) == "github"

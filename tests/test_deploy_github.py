@@ -26,7 +26,7 @@ from standins.github import actions_env, api_example, example
 from standins.prism import prism, recording
 
 from guard.cli import main
-from guard.doors.github_deploy import last_success, vouch
+from guard.doors.github.deploy import last_success, vouch
 from guard.model import Change
 
 API = "https://api.github.com"
@@ -312,8 +312,8 @@ def builtin() -> Any:
 
 def test_deployment_example_is_githubs_own(tmp_path: Path) -> None:
     """The event file is GitHub's `deployment` example: its sender is read as a verified actor."""
-    from guard.doors.github_deploy import trigger_actors
-    from guard.doors.github_event import read_context
+    from guard.doors.github.deploy import trigger_actors
+    from guard.doors.github.event import read_context
 
     r = Repo(tmp_path / "r")
     r.commit("x", files={"a": "a"})

@@ -32,8 +32,8 @@ from standins.gitlab_prism import Prism, start_prism
 from test_gitlab_recorded import MEMBER, go_gitlab
 
 from guard.cli import main
-from guard.doors.gitlab_api import GitLabAPI
-from guard.doors.gitlab_deploy import Vouched, _mr_approvals, last_success, vouch
+from guard.doors.gitlab.api import GitLabAPI
+from guard.doors.gitlab.deploy import Vouched, _mr_approvals, last_success, vouch
 from guard.model import Change
 from guard.policy import builtin_policy
 

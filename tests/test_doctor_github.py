@@ -26,7 +26,7 @@ from standins.prism import prism, recording
 
 from guard.cli import main
 from guard.doctor import Result
-from guard.doors.github_doctor import token_lifetime
+from guard.doors.github.doctor import token_lifetime
 
 API = "https://api.github.test"
 REPO = "/repos/acme/widget"

@@ -19,7 +19,7 @@ from standins.gitlab_prism import Prism
 from test_doctor_github import by, prefer
 
 from guard.cli import main
-from guard.doors.gitlab_doctor import NOT_READ, environments, project_settings, token_lifetime
+from guard.doors.gitlab.doctor import NOT_READ, environments, project_settings, token_lifetime
 
 REQUEST_VIOLATION = "Violation: request"
 

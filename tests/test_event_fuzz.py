@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from standins.github import example
 
-from guard.doors.github_event import event_range, read_context
-from guard.doors.gitlab_ci import read_pipeline
+from guard.doors.github.event import event_range, read_context
+from guard.doors.gitlab.ci import read_pipeline
 from guard.model import UsageError
 
 EVENTS = [

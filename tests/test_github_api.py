@@ -30,9 +30,9 @@ from standins.github import (
 from standins.prism import prism, recording
 
 from guard.cli import main
-from guard.doors.github_api import describe, get_all
-from guard.doors.github_event import GitHubContext
-from guard.doors.github_publish import post_status
+from guard.doors.github.api import describe, get_all
+from guard.doors.github.event import GitHubContext
+from guard.doors.github.publish import post_status
 from guard.report.markdown import MARKER
 
 AGENT_MSG = f"tweak ci\n\n{CLAUDE_TRAILER}\n"
@@ -41,9 +41,9 @@ AGENT_MSG = f"tweak ci\n\n{CLAUDE_TRAILER}\n"
 @pytest.fixture(autouse=True)
 def no_write_spacing(monkeypatch: pytest.MonkeyPatch) -> None:
     """Production spaces API writes by a second (GitHub's advice); the stand-ins need no pause."""
-    import guard.doors.github_api
+    import guard.doors.github.api
 
-    monkeypatch.setattr(guard.doors.github_api, "WRITE_INTERVAL", 0.0)
+    monkeypatch.setattr(guard.doors.github.api, "WRITE_INTERVAL", 0.0)
 
 
 def agent_pr(

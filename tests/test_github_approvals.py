@@ -15,7 +15,7 @@ from gitutil import CLAUDE_TRAILER, Repo
 from standins.github import api_example
 
 from guard.approvals import judge
-from guard.doors.github_approvals import (
+from guard.doors.github.approvals import (
     adds_nothing_beyond,
     commit_delegators,
     rebind,
@@ -204,7 +204,7 @@ def test_a_merge_group_keeps_approvals_only_when_it_adds_nothing(tmp_path: Path)
 
 
 def test_a_group_too_large_to_compare_carries_no_approval() -> None:
-    from guard.doors.github_approvals import adds_nothing_beyond
+    from guard.doors.github.approvals import adds_nothing_beyond
     from guard.model import FileChange
 
     pr = FileChange(path="a.py", status="modified")

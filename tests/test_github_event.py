@@ -15,8 +15,8 @@ from gitutil import CLAUDE_TRAILER, Repo, git
 from standins.github import WORKFLOW, actions_env, example, pr_repos, pull_request_event, read_outputs
 
 from guard.cli import main
-from guard.doors.github_event import GitHubContext, event_range, guard_files
-from guard.doors.github_workflow import annotation, write_outputs
+from guard.doors.github.event import GitHubContext, event_range, guard_files
+from guard.doors.github.workflow import annotation, write_outputs
 from guard.model import ZERO_SHA, Finding
 
 AGENT_CI = (f"tweak ci\n\n{CLAUDE_TRAILER}\n", {".github/workflows/guard.yml": WORKFLOW + "# more\n"})

@@ -27,8 +27,8 @@ from gitutil import CLAUDE_TRAILER, Repo
 from standins.gitlab_prism import Prism
 
 from guard.cli import main
-from guard.doors import CheckOptions
-from guard.doors.gitlab import GitLabPrepared, prepare, publish
+from guard.doors.gitlab.door import GitLabPrepared, prepare, publish
+from guard.doors.interface import CheckOptions
 from guard.engine import evaluate
 
 MR_SHA = "8e0b45049b6253b8984cde9241830d2851168142"  # overlay 5

@@ -15,8 +15,9 @@ from click.testing import CliRunner
 from gitutil import CLAUDE_TRAILER, Repo, git
 
 from guard.cli import main
-from guard.doors import CheckOptions, select_door
-from guard.doors.gitlab import prepare
+from guard.doors.gitlab.door import prepare
+from guard.doors.interface import CheckOptions
+from guard.doors.registry import select_door
 from guard.model import ZERO_SHA
 
 AGENT = f"widen ci\n\n{CLAUDE_TRAILER}\n"

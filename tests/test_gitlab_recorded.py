@@ -29,8 +29,8 @@ from click.testing import CliRunner
 from gitutil import CLAUDE_TRAILER, Repo
 
 from guard.cli import main
-from guard.doors.gitlab_api import GitLabAPI, access_permission, bind_head, parse_time
-from guard.doors.gitlab_ci import read_pipeline
+from guard.doors.gitlab.api import GitLabAPI, access_permission, bind_head, parse_time
+from guard.doors.gitlab.ci import read_pipeline
 from guard.report.markdown import MARKER
 
 URL = "https://gitlab.example.com"

@@ -1,8 +1,8 @@
-"""Who pushed, as each host tells a pre-receive hook (guard/doors/hostenv.py)."""
+"""Who pushed, as each host tells a pre-receive hook (guard/doors/prereceive/hostenv.py)."""
 
 from __future__ import annotations
 
-from guard.doors.hostenv import read_host
+from guard.doors.prereceive.hostenv import read_host
 
 
 def test_ghes_pusher_and_web_merge_author() -> None:

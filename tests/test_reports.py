@@ -10,7 +10,7 @@ from pathlib import Path
 from conftest import node_modules
 from gitutil import CLAUDE_TRAILER, Repo
 
-from guard.doors import CheckOptions
+from guard.doors.interface import CheckOptions
 from guard.doors.local import prepare
 from guard.engine import evaluate
 from guard.model import Decision

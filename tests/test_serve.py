@@ -292,7 +292,7 @@ def test_the_answer_satisfies_githubs_contract(tmp_path: Path) -> None:
 
 
 def test_signature_check_is_exact() -> None:
-    from guard.serve import signature_ok
+    from guard.doors.github.serve import signature_ok
 
     body = b'{"a": 1}'
     good = sign(SECRET, body)
@@ -303,7 +303,7 @@ def test_signature_check_is_exact() -> None:
 
 
 def test_memory_store_claims_once_expires_and_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    import guard.serve as srv
+    import guard.doors.github.serve as srv
 
     now = [1000.0]
     monkeypatch.setattr(srv.time, "monotonic", lambda: now[0])

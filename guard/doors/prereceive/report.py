@@ -16,8 +16,8 @@ from guard.report.escape import plain
 
 if TYPE_CHECKING:
     from guard.budget import BudgetExceeded, Deadline
-    from guard.doors.hostenv import Host
-    from guard.doors.prereceive import RefResult
+    from guard.doors.prereceive.door import RefResult
+    from guard.doors.prereceive.hostenv import Host
     from guard.model import RefUpdate
     from guard.policy import Policy
 

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from guard.checks.paths import compile_globs
-from guard.doors import CheckOptions, Prepared
-from guard.doors.github_approvals import adds_nothing_beyond, commit_delegators, rebind
-from guard.doors.github_event import EventRange, GitHubContext, event_range, guard_files, read_context
-from guard.doors.github_git import ensure_range
-from guard.doors.github_workflow import annotation_lines, notes_section, outputs, write_outputs, write_summary
+from guard.doors.github.approvals import adds_nothing_beyond, commit_delegators, rebind
+from guard.doors.github.event import EventRange, GitHubContext, event_range, guard_files, read_context
+from guard.doors.github.git import ensure_range
+from guard.doors.github.workflow import annotation_lines, notes_section, outputs, write_outputs, write_summary
+from guard.doors.interface import CheckOptions, Prepared
 from guard.gitrepo import GitRepo
 from guard.identify import Fingerprints, identify_actor, identify_commit, load_fingerprints
 from guard.model import UNKNOWN_PUSHER, Actor, Change, Decision, UsageError
@@ -42,7 +42,7 @@ class GitHubPrepared(Prepared):
 
 
 def reports_requested(opts: CheckOptions) -> tuple[str, ...]:
-    raw = opts.extra.get("reports")
+    raw = opts.reports
     if raw is None:
         return DEFAULT_REPORTS
     names = [n.strip() for n in raw.split(",") if n.strip()]
@@ -87,7 +87,7 @@ def _guard_notes(change: Change) -> list[str]:
 
 def prepare(opts: CheckOptions) -> GitHubPrepared:
     if opts.deploy:  # a deploy judges what reaches the environment, not the event's range
-        from guard.doors.github_deploy import prepare as prepare_deploy
+        from guard.doors.github.deploy import prepare as prepare_deploy
 
         return prepare_deploy(opts)
     reports_requested(opts)  # a typo is a usage error before any work
@@ -147,7 +147,7 @@ def _gather(p: GitHubPrepared, repo: GitRepo, rng: EventRange) -> None:
         p.no_token = "no token (set the action's `token` input or GITHUB_TOKEN)"
     else:
         try:
-            from guard.doors.github_api import client
+            from guard.doors.github.api import client
 
             p.gh = client(p.ctx)
         except ImportError:
@@ -162,7 +162,7 @@ def _gather(p: GitHubPrepared, repo: GitRepo, rng: EventRange) -> None:
             )
             _unknown_pusher(change, rng, p.no_token or "no API access")
         return
-    from guard.doors.github_api import gather
+    from guard.doors.github.api import gather
 
     owners = p.trusted.codeowners
     owner_teams = {o for _, who in owners.rules for o in who if "/" in o} if owners else set()
@@ -221,7 +221,7 @@ def publish(decision: Decision, opts: CheckOptions, prepared: Prepared) -> list[
     from guard.report.markdown import render as markdown
 
     assert isinstance(prepared, GitHubPrepared) and prepared.ctx is not None
-    from guard.doors.github_publish import publish as post
+    from guard.doors.github.publish import publish as post
 
     decision = redact_decision(decision)
     notes = redact_data(list(prepared.report_notes))  # door remarks may quote refs and logins
@@ -237,3 +237,14 @@ def publish(decision: Decision, opts: CheckOptions, prepared: Prepared) -> list[
     if env.get("GITHUB_STEP_SUMMARY"):
         write_summary(env["GITHUB_STEP_SUMMARY"], markdown(decision) + notes_section(notes))
     return notes
+
+
+class GitHubDoor:
+    """The github door as guard/doors/registry.py lists it (guard/doors/interface.py: Door)."""
+
+    name = "github"
+    prepare = staticmethod(prepare)
+    publish = staticmethod(publish)
+
+
+DOOR = GitHubDoor()

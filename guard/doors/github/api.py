@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from guard.doors.github_approvals import (
+from guard.doors.github.approvals import (
     commit_delegators,
     mark_retarget,
     review_approvals,
     timeline_evidence,
 )
-from guard.doors.github_event import GitHubContext
+from guard.doors.github.event import GitHubContext
 from guard.model import Actor, Approval, Change
 from guard.policy import Policy
 

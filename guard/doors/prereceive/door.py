@@ -26,9 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from guard import budget
-from guard.doors.hostenv import APPROVE_OPTION, SOURCE, Host, read_host
-from guard.engine import evaluate
+from guard.doors.interface import Prepared
+from guard.doors.prereceive.hostenv import APPROVE_OPTION, SOURCE, Host, read_host
 from guard.gitrepo import GitRepo
+from guard.judge import judge
 from guard.model import (
     ZERO_SHA,
     Approval,
@@ -37,9 +38,9 @@ from guard.model import (
     RefUpdate,
     UsageError,
 )
-from guard.policy import Policy, builtin_policy, effective_mode, load_policy_file
+from guard.policy import Policy, builtin_policy, load_policy_file
 from guard.report.escape import plain
-from guard.trusted import trusted_ci_reach
+from guard.trusted import TrustedPolicy, trusted_ci_reach
 
 DOOR = "pre-receive"
 _LINE = re.compile(r"^([0-9a-f]{40}(?:[0-9a-f]{24})?) ([0-9a-f]{40}(?:[0-9a-f]{24})?) (\S+)$")
@@ -269,8 +270,9 @@ def judge_push(
     host: Host,
     deadline: budget.Deadline,
     signers: str | None,
+    audit_log: str | None = None,
 ) -> list[RefResult]:
-    mode, _ = effective_mode(policy, None)
+    """Each ref through guard/judge.py, its audit record appended as it is decided."""
     results = [RefResult(upd, is_protected(upd, policy)) for upd in updates]
     # The default branch as the server holds it (refs move only after the hook): files its
     # privileged CI runs are CI configuration for every pushed ref.
@@ -284,15 +286,14 @@ def judge_push(
             approvals, notes = gather_approvals(repo, r.change, policy, host, signers)
             r.change.approvals.extend(approvals)
             r.change.notes.extend(notes)
-            r.decision = evaluate(
-                r.change, policy, mode, policy_source=policy_source, deadline=deadline, ci_reach=reach
-            )
+            trusted = TrustedPolicy(policy, policy_source, ref=None, ci_reach=reach or {})
+            r.decision = judge(Prepared(r.change, trusted), deadline=deadline, audit_log=audit_log)
     return results
 
 
 def run(opts: Options, stdin: TextIO, stderr: TextIO, env: Mapping[str, str] | None = None) -> int:
     """The hook: 0 accepts the push, 1 rejects it (usage/internal errors raise GuardError)."""
-    from guard.doors import prereceive_report as report
+    from guard.doors.prereceive import report
 
     env = os.environ if env is None else env
     updates = parse_updates(stdin.read())
@@ -306,46 +307,45 @@ def run(opts: Options, stdin: TextIO, stderr: TextIO, env: Mapping[str, str] | N
     results: list[RefResult] = []
     try:
         with deadline.alarm():
-            results = judge_push(repo, updates, policy, source, host, deadline, signers)
+            results = judge_push(
+                repo,
+                updates,
+                policy,
+                source,
+                host,
+                deadline,
+                signers,
+                opts.audit_log or policy.server.audit_log,
+            )
         if deadline.fired:  # something swallowed the interrupt: the judgement may be partial
             raise budget.BudgetExceeded(f"time budget of {seconds:g} s exhausted")
     except budget.BudgetExceeded as e:
-        done = {r.update.ref: r for r in results}
-        audit(
-            opts,
-            policy,
-            [done.get(u.ref) or RefResult(u, is_protected(u, policy)) for u in updates],
-            timeout=str(e),
-        )
+        done = {r.update.ref for r in results if r.decision is not None}
+        audit_timeouts(opts, policy, [u for u in updates if u.ref not in done], str(e))
         return report.timed_out(out, e, results, updates, policy, host, deadline)
-    audit(opts, policy, results)
     return report.verdicts(out, results, policy, host, deadline, signers is not None)
 
 
-def audit(opts: Options, policy: Policy, results: list[RefResult], *, timeout: str | None = None) -> None:
-    """One record per judged ref (guard/audit.py; never a secret value), before any verdict is shown:
-    a decision that cannot be recorded fails closed. A timeout is recorded for the refs left."""
+def audit_timeouts(opts: Options, policy: Policy, left: list[RefUpdate], why: str) -> None:
+    """The refs the budget left unjudged are recorded too (the judged ones were, by guard/judge.py),
+    before any verdict is shown: a push that cannot be recorded fails closed."""
     path = opts.audit_log or policy.server.audit_log
     if not path:
         return
-    from guard.audit import append, build_record
+    from guard.audit import append
 
-    for r in results:
-        if r.decision is not None:
-            append(path, build_record(r.decision))
-        elif timeout is not None:
-            u = r.update
-            append(
-                path,
-                {
-                    "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    "door": DOOR,
-                    "target_ref": u.ref,
-                    "ref_updates": [{"ref": u.ref, "old": u.old, "new": u.new, "forced": u.forced}],
-                    "verdict": "timeout",
-                    "reason": timeout,
-                },
-            )
+    for u in left:
+        append(
+            path,
+            {
+                "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "door": DOOR,
+                "target_ref": u.ref,
+                "ref_updates": [{"ref": u.ref, "old": u.old, "new": u.new, "forced": u.forced}],
+                "verdict": "timeout",
+                "reason": why,
+            },
+        )
 
 
 __all__ = ["Options", "RefResult", "parse_updates", "run"]

@@ -22,7 +22,7 @@ from datetime import datetime
 from typing import Any
 
 from guard.approvals import BREAK_GLASS_PREFIX
-from guard.doors.gitlab_ci import Pipeline
+from guard.doors.gitlab.ci import Pipeline
 from guard.model import Actor, Approval
 from guard.report.markdown import MARKER
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from guard.doors import CheckOptions, Prepared
-from guard.doors.gitlab_api import TOKEN_ENV, GitLabAPI, failure_text, token
-from guard.doors.gitlab_ci import EXTRA_CI_FILES, Pipeline, ensure_default_branch, ensure_history, guard_files
-from guard.doors.gitlab_ci import read_pipeline as read_pipeline
+from guard.doors.gitlab.api import TOKEN_ENV, GitLabAPI, failure_text, token
+from guard.doors.gitlab.ci import EXTRA_CI_FILES, Pipeline, ensure_default_branch, ensure_history, guard_files
+from guard.doors.gitlab.ci import read_pipeline as read_pipeline
+from guard.doors.interface import CheckOptions, Prepared
 from guard.doors.local import default_base
 from guard.gitrepo import GitRepo
 from guard.identify import load_fingerprints, runner_evidence
@@ -112,7 +112,7 @@ def _head_pushers(change: Change, api: GitLabAPI | None, notes: list[str]) -> No
 
 def prepare(opts: CheckOptions, env: dict[str, str] | None = None) -> Prepared:
     if opts.deploy:  # a deploy judges what reaches the environment, not the pipeline's range
-        from guard.doors.gitlab_deploy import prepare as prepare_deploy
+        from guard.doors.gitlab.deploy import prepare as prepare_deploy
 
         return prepare_deploy(opts, env)
     env = dict(os.environ) if env is None else env
@@ -185,3 +185,14 @@ def publish(decision: Decision, opts: CheckOptions, prepared: Prepared) -> list[
     except Exception as e:
         out.append(f"not posted: commit status ({failure_text(e)})")
     return out
+
+
+class GitLabDoor:
+    """The gitlab door as guard/doors/registry.py lists it (guard/doors/interface.py: Door)."""
+
+    name = "gitlab"
+    prepare = staticmethod(prepare)
+    publish = staticmethod(publish)
+
+
+DOOR = GitLabDoor()

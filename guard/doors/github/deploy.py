@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from guard.doors import CheckOptions
-from guard.doors.deploy_range import IsAgent, Recorded, agent_shas, agent_test, choose_base
-from guard.doors.github_api import Reader, describe, get_all, get_json
-from guard.doors.github_approvals import commit_delegators, review_approvals, timeline_evidence
-from guard.doors.github_event import GitHubContext, Payload, read_context
+from guard.doors.deploy_gate import IsAgent, Recorded, agent_shas, agent_test, choose_base
+from guard.doors.github.api import Reader, describe, get_all, get_json
+from guard.doors.github.approvals import commit_delegators, review_approvals, timeline_evidence
+from guard.doors.github.event import GitHubContext, Payload, read_context
+from guard.doors.interface import CheckOptions
 from guard.gitrepo import GitRepo
 from guard.model import Actor, Approval, Change
 from guard.policy import Policy
@@ -29,7 +29,7 @@ from guard.trusted import load_trusted_policy
 if TYPE_CHECKING:
     from github import Github
 
-    from guard.doors.github import GitHubPrepared
+    from guard.doors.github.door import GitHubPrepared
 
 ENV_SOURCE = "github-actions-env"
 MAX_DEPLOYMENTS = 50  # newest deployments whose statuses are read for the last success
@@ -206,14 +206,15 @@ def trigger_actors(env: dict[str, str], ctx: GitHubContext | None) -> list[Actor
 
 def prepare(opts: CheckOptions) -> GitHubPrepared:
     """`check --deploy ENV` in Actions: range from GitHub's deployment record, approvals from PRs."""
-    from guard.doors.github import GitHubPrepared, reports_requested
-    from guard.doors.github_git import ensure_range
+    from guard.doors.github.door import GitHubPrepared, reports_requested
+    from guard.doors.github.git import ensure_range
 
     assert opts.deploy is not None
     environment = opts.deploy
     env = dict(os.environ)
     ctx = read_context(env)
-    opts.extra.setdefault("reports", "none")  # the PR check's name is not the deploy's verdict
+    if opts.reports is None:
+        opts.reports = "none"  # the PR check's name is not the deploy's verdict
     reports_requested(opts)  # a typo is a usage error before any work
     repo = GitRepo(opts.repo or ctx.workspace)
     head = opts.head or ctx.sha or "HEAD"
@@ -227,7 +228,7 @@ def prepare(opts: CheckOptions) -> GitHubPrepared:
         no_token = "no token (set the action's `token` input or GITHUB_TOKEN)"
     else:
         try:
-            from guard.doors.github_api import client
+            from guard.doors.github.api import client
 
             gh = client(ctx)
         except ImportError:

@@ -16,15 +16,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
-from guard.doors.deploy_range import agent_shas, agent_test
-from guard.doors.github_api import describe, get_json
-from guard.doors.github_deploy import attach, last_success, vouch
-from guard.doors.github_event import Payload
-from guard.engine import evaluate
+from guard.doors.deploy_gate import agent_shas, agent_test
+from guard.doors.github.api import describe, get_json
+from guard.doors.github.deploy import attach, last_success, vouch
+from guard.doors.github.event import Payload
+from guard.doors.interface import Prepared
+from guard.judge import judge as judge_prepared
 from guard.model import Actor, Change, Commit, Decision, InternalError, Mode, Person, UsageError
 from guard.policy import Policy
 from guard.report.escape import plain
 from guard.trailers import parse_trailers
+from guard.trusted import TrustedPolicy
 
 if TYPE_CHECKING:
     from github import Github
@@ -231,7 +233,7 @@ def _judge(gh: Github, req: Request, policy: Policy, mode: Mode, policy_source: 
     got = vouch(gh, req.repository, change, agent_shas(change, policy, is_agent), policy, is_agent)
     attach(change, got)
     change.notes += got.notes
-    decision = evaluate(change, policy, mode, policy_source=policy_source)
+    decision = judge_prepared(Prepared(change, TrustedPolicy(policy, policy_source, ref=None)), mode=mode)
     return Verdict("approved" if decision.exit_code == 0 else "rejected", comment_for(decision), decision)
 
 

@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from guard.doctor import Options, Result, ok, unverified, warn
-from guard.doors.github_api import JSON, client, describe, get_all, get_json
-from guard.doors.github_event import GitHubContext
+from guard.doors.github.api import JSON, client, describe, get_all, get_json
+from guard.doors.github.event import GitHubContext
 from guard.identify import Fingerprints, identify_actor
 from guard.model import Actor, InternalError, UsageError
 

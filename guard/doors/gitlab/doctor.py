@@ -9,11 +9,14 @@ with what to check by hand, never ok. python-gitlab is imported here only, lazil
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from guard.doctor import Options, Result, ok, unverified, warn
-from guard.doors.gitlab_api import TIMEOUT, failure_text
+from guard.doors.gitlab.api import TIMEOUT, failure_text
 from guard.model import InternalError, UsageError
+
+if TYPE_CHECKING:
+    from guard.identify import Fingerprints
 
 NEEDS_PROJECT = "read_api scope and the Maintainer role on the project"
 NEEDS_PROTECTED_ENVS = "read_api scope and the Maintainer role (protected environments: GitLab Premium)"
@@ -183,11 +186,11 @@ def token_lifetime(token: str, token_env: str) -> Result:
     )
 
 
-def run(opts: Options, fp: object = None) -> list[Result]:
+def run(opts: Options, fp: Fingerprints) -> list[Result]:
     """`fp` (fingerprints) is unused: the GitLab settings read here name no accounts."""
     import gitlab
 
-    token_env = opts.extra.get("token_env", "")
+    token_env = opts.token_env
     job = token_env == "CI_JOB_TOKEN"  # GitLab takes a job token in its own header
     gl = gitlab.Gitlab(
         opts.api_url,

@@ -32,7 +32,7 @@ from guard.policy import Policy
 if TYPE_CHECKING:
     from github import Github
 
-    from guard.doors.github_protection import Request
+    from guard.doors.github.protection import Request
 
 SECRET_ENV = "PIPELINE_GUARD_WEBHOOK_SECRET"
 TOKEN_ENV = "PIPELINE_GUARD_GITHUB_TOKEN"
@@ -235,7 +235,7 @@ class Clients:
         self._lock = threading.Lock()
 
     def _github(self, auth: Any) -> Github:
-        from guard.doors.github_api import github
+        from guard.doors.github.api import github
 
         return github(self.cfg.api_url, auth, write_interval=0.0)  # one write per delivery
 
@@ -298,7 +298,7 @@ class Receiver:
             return 400, {"error": "the body is not JSON"}
         if not isinstance(payload, dict):
             return 400, {"error": "the body is not a JSON object"}
-        from guard.doors.github_protection import EVENT, parse_request
+        from guard.doors.github.protection import EVENT, parse_request
 
         if headers.get("x-github-event") != EVENT or payload.get("action") != "requested":
             return 204, None
@@ -320,7 +320,7 @@ class Receiver:
         return 200, {**_public(outcome), "replay": False}
 
     def _judge(self, req: Request, delivery: str) -> Outcome:
-        from guard.doors.github_protection import Verdict, judge
+        from guard.doors.github.protection import Verdict, judge
 
         try:
             gh = self.clients.for_request(req)
@@ -332,13 +332,13 @@ class Receiver:
         return self._post(req, Outcome(verdict.state, verdict.comment, False, delivery, time.time()))
 
     def _post(self, req: Request, outcome: Outcome) -> Outcome:
-        from guard.doors.github_protection import post
+        from guard.doors.github.protection import post
 
         try:
             post(self.clients.for_request(req), req, outcome.state, outcome.comment)
             outcome.posted = True
         except Exception as e:
-            from guard.doors.github_api import describe
+            from guard.doors.github.api import describe
 
             self._log(f"could not post the verdict for {req.key}: {describe(e)}")
         self.store.put(req.key, outcome)
@@ -415,7 +415,7 @@ def warm_up() -> None:
     """Import what a judgement needs before listening: the first deliveries must not pay for it."""
     import github  # noqa: F401
 
-    import guard.doors.github_protection  # noqa: F401
+    import guard.doors.github.protection  # noqa: F401
     from guard.identify import load_fingerprints
 
     load_fingerprints(None)

@@ -16,9 +16,9 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from guard.doors import CheckOptions, Prepared
-from guard.doors.deploy_range import IsAgent, Recorded, agent_shas, agent_test, choose_base
-from guard.doors.gitlab_api import SOURCE, GitLabAPI, bind_head, failure_text, parse_time
+from guard.doors.deploy_gate import IsAgent, Recorded, agent_shas, agent_test, choose_base
+from guard.doors.gitlab.api import SOURCE, GitLabAPI, bind_head, failure_text, parse_time
+from guard.doors.interface import CheckOptions, Prepared
 from guard.gitrepo import GitRepo
 from guard.model import Actor, Approval, Change
 from guard.policy import Policy
@@ -163,8 +163,8 @@ def vouch(api: GitLabAPI, change: Change, shas: list[str], policy: Policy) -> Vo
 
 def prepare(opts: CheckOptions, env: dict[str, str] | None = None) -> Prepared:
     """`check --deploy ENV` in GitLab CI. Returns a plain Prepared: the door posts nothing back."""
-    from guard.doors.gitlab import _api
-    from guard.doors.gitlab_ci import ensure_default_branch, ensure_history, read_pipeline
+    from guard.doors.gitlab.ci import ensure_default_branch, ensure_history, read_pipeline
+    from guard.doors.gitlab.door import _api
 
     assert opts.deploy is not None
     environment = opts.deploy

@@ -11,8 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from guard.doors.github_api import describe
-from guard.doors.github_event import GitHubContext
+from guard.doors.github.api import describe
+from guard.doors.github.event import GitHubContext
 from guard.model import Decision, Finding
 from guard.report.markdown import MARKER
 
