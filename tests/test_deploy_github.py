@@ -237,7 +237,7 @@ def test_a_record_an_agent_wrote_does_not_move_the_range(repo: Repo, tmp_path: P
         code, data, err = run(deploy_env(tmp_path, repo))
     assert data, err
     notes = " ".join(data["reasons"])
-    assert "deployment 5 of" in notes and "created by the agent copilot-swe-agent[bot]: not trusted" in notes
+    assert "deployment 5 of" in notes and "made by the agent copilot-swe-agent[bot]: not trusted" in notes
     assert f"last successful deployment {h.deployed[:12]}" in notes and code == 0
 
 

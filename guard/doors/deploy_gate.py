@@ -1,19 +1,27 @@
-"""Where a deploy's judged range starts: the platform's record, widened (never shrunk) by --since.
+"""The deploy gate, once for every platform: where the judged range starts, and who vouches.
 
-Platform-neutral (git only): the GitHub and GitLab doors read their deployment record and hand it
-here. `--since` can be written by the change's own workflow, so it may only make the range longer;
-with neither a readable record nor --since nothing trustworthy says what is deployed now, and the
-guard stops with a usage error (exit 2) rather than guess.
+1. The range starts at the last successful deployment the platform records for the environment
+   (`last_trusted`), passing over records an agent made: a record an agent's token wrote must not
+   move the start. `--since` can be written by the change's own workflow, so it may only widen the
+   range (`choose_base`); with neither a readable record nor --since nothing trustworthy says what
+   is deployed now, and the guard stops with a usage error (exit 2) rather than guess.
+2. Each agent commit in the range is vouched for by the approvals of the merged request that
+   brought it in, on the head that was merged (`vouch`): those approvals' `covers` name the
+   request's commits in the range. At most MAX_LOOKUPS commits are looked up.
+Reads that fail are notes, and what they would have shown counts as absent (an agent commit stays
+unapproved). The platforms differ only in how they read; each door's deploy module is a
+`DeployRecords` adapter (github/deploy.py, gitlab/deploy.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from guard.gitrepo import GitRepo
 from guard.identify import identify_actor, identify_commit, load_fingerprints
-from guard.model import Actor, Change, UsageError
+from guard.model import Actor, Approval, Change, UsageError
 from guard.policy import Policy
 
 IsAgent = Callable[[str, "str | None", "str | None"], bool]  # (login, account id, account type)
@@ -25,6 +33,132 @@ class Recorded:
 
     sha: str
     where: str  # e.g. "deployment 42 by octocat" (shown in notes)
+
+
+MAX_LOOKUPS = 300  # agent commits looked up for their merged request; the rest stay unapproved
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One deployment record, newest first as the platform lists them."""
+
+    sha: str
+    label: str  # "deployment 42"
+    login: str  # who made it ("" when the platform does not say)
+    uid: str | None
+    type: str | None
+    successful: Callable[[], bool]  # read lazily: GitHub keeps states apart from the record
+
+
+@dataclass(frozen=True)
+class Merged:
+    """The merged pull or merge request a commit came in with."""
+
+    label: str  # "#12" / "!12"
+    data: dict[str, Any]
+
+
+@dataclass
+class Vouched:
+    approvals: list[Approval] = field(default_factory=list)
+    delegators: list[Actor] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+class DeployRecords(Protocol):
+    """How one platform reads what the gate needs. Every read may raise; the gate notes why."""
+
+    platform: str  # "GitHub"
+    request: str  # "pull request"
+    approvals_noun: str  # "reviews": what vouches, in notes
+
+    def describe(self, e: BaseException) -> str:
+        """One line for a failed read (never a token, never a traceback)."""
+        ...
+
+    def merged_request(self, sha: str) -> Merged | None: ...
+
+    def request_commits(self, req: Merged) -> set[str]:
+        """The request's commits, with the merge or squash commit it made."""
+        ...
+
+    def approvals(self, req: Merged, covers: tuple[str, ...], policy: Policy, out: Vouched) -> None:
+        """Append the approvals given on the merged head, each covering `covers`; notes on the rest."""
+        ...
+
+    def delegators(self, req: Merged) -> list[Actor]: ...
+
+
+def last_trusted(deployments: Iterable[Deployment], is_agent: IsAgent) -> tuple[Recorded | None, list[str]]:
+    """The newest successful deployment no agent made (raises when the list cannot be read)."""
+    notes: list[str] = []
+    for d in deployments:
+        if not d.successful():
+            continue
+        if d.login and is_agent(d.login, d.uid, d.type):
+            notes.append(f"{d.label} of {d.sha[:12]} was made by the agent {d.login}: not trusted")
+            continue
+        return Recorded(d.sha, d.label + (f" by {d.login}" if d.login else "")), notes
+    return None, notes
+
+
+def vouch(records: DeployRecords, change: Change, agent_commits: list[str], policy: Policy) -> Vouched:
+    """Approvals for the agent commits of a deploy, from the merged requests that brought them in."""
+    out = Vouched()
+    in_range = {c.sha for c in change.commits}
+    covered: set[str] = set()
+    delegators: dict[str, Actor] = {}
+    noun = records.request
+    for n_lookup, sha in enumerate(agent_commits):
+        if sha in covered:
+            continue
+        if n_lookup >= MAX_LOOKUPS:
+            out.notes.append(f"more than {MAX_LOOKUPS} agent commits: the rest were not looked up")
+            break
+        try:
+            req = records.merged_request(sha)
+        except Exception as e:
+            out.notes.append(f"could not read the {noun} of {sha[:12]} ({records.describe(e)}): unapproved")
+            continue
+        if req is None:
+            out.notes.append(
+                f"{sha[:12]} came in without a merged {noun}: no {records.approvals_noun} vouch for it"
+            )
+            continue
+        try:
+            brought = tuple(sorted(records.request_commits(req) & in_range))
+        except Exception as e:
+            out.notes.append(f"could not read the commits of {req.label} ({records.describe(e)}): unapproved")
+            continue
+        if sha not in brought:
+            out.notes.append(
+                f"{records.platform} links {sha[:12]} to {req.label}, but it is not among its commits: "
+                "unapproved"
+            )
+            continue
+        covered |= set(brought)
+        try:
+            records.approvals(req, brought, policy, out)
+        except Exception as e:
+            out.notes.append(
+                f"could not read the {records.approvals_noun} of {req.label} ({records.describe(e)}): "
+                "they count as absent"
+            )
+        try:
+            for d in records.delegators(req):
+                delegators.setdefault(d.login.lower(), d)
+        except Exception as e:
+            out.notes.append(f"could not read who delegated {req.label} ({records.describe(e)}): unknown")
+    out.delegators = list(delegators.values())
+    return out
+
+
+def attach(change: Change, got: Vouched) -> None:
+    """The approvals and delegators found become the change's (a delegator is excluded from approving)."""
+    change.approvals += got.approvals
+    change.notes += got.notes
+    known = {(a.login.lower(), a.role) for a in change.actors}
+    change.actors += [d for d in got.delegators if (d.login.lower(), d.role) not in known]
 
 
 FIRST_DEPLOY_HINT = (

@@ -1,22 +1,33 @@
 """The GitLab deploy gate: `check --deploy ENV` in a job that gates the deploy job (`needs:`).
 
-The range starts at the last successful deployment GitLab records for the environment
-(`GET /projects/:id/deployments?environment=ENV&status=success`, newest first), widened by
---since (deploy_range.py). Each agent commit in it is vouched for by the approvals of the merged
-MR that brought it in (`GET /projects/:id/repository/commits/:sha/merge_requests`), bound to the
-head that was merged the way the MR door binds them (gitlab_api.py): GitLab records no head per
-approval, so an approval counts only when GitLab's clock puts it after the pipeline GitLab made
-for the merged head. The user who triggered the pipeline (GITLAB_USER_LOGIN) is the verified run
-actor. Nothing is posted back: the job's exit code gates the deploy job.
+The algorithm is guard/doors/deploy_gate.py; this module is its GitLab reads: the successful
+deployments of the environment (`GET /projects/:id/deployments?environment=ENV&status=success`,
+newest first), the merged MR of a commit (`GET /projects/:id/repository/commits/:sha/
+merge_requests`), its commits, and its approvals bound to the head that was merged the way the
+MR door binds them (gitlab/api.py): GitLab records no head per approval, so an approval counts
+only when GitLab's clock puts it after the pipeline GitLab made for the merged head. The user
+who triggered the pipeline (GITLAB_USER_LOGIN) is the verified run actor. Nothing is posted back:
+the job's exit code gates the deploy job.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterator
 
-from guard.doors.deploy_gate import IsAgent, Recorded, agent_shas, agent_test, choose_base
+from guard.doors.deploy_gate import (
+    Deployment,
+    IsAgent,
+    Merged,
+    Recorded,
+    Vouched,
+    agent_shas,
+    agent_test,
+    attach,
+    choose_base,
+    last_trusted,
+)
+from guard.doors.deploy_gate import vouch as gate_vouch
 from guard.doors.gitlab.api import SOURCE, GitLabAPI, bind_head, failure_text, parse_time
 from guard.doors.interface import CheckOptions, Prepared
 from guard.gitrepo import GitRepo
@@ -25,12 +36,14 @@ from guard.policy import Policy
 from guard.trusted import load_trusted_policy
 
 MAX_DEPLOYMENTS = 20
-MAX_MR_LOOKUPS = 300
 
 
 def last_success(api: GitLabAPI, environment: str, is_agent: IsAgent) -> tuple[Recorded | None, list[str]]:
     """The newest successful deployment to `environment` whose deployer is not an agent."""
-    notes: list[str] = []
+    return last_trusted(_deployments(api, environment), is_agent)
+
+
+def _deployments(api: GitLabAPI, environment: str) -> Iterator[Deployment]:
     deps = api.project.deployments.list(
         environment=environment,
         status="success",
@@ -44,29 +57,50 @@ def last_success(api: GitLabAPI, environment: str, is_agent: IsAgent) -> tuple[R
         sha = a.get("sha")
         who = a.get("user") if isinstance(a.get("user"), dict) else {}
         assert isinstance(who, dict)
-        login = str(who.get("username") or "")
         if not isinstance(sha, str) or len(sha) not in (40, 64):
             continue
-        if login and is_agent(login, str(who.get("id")), "Bot" if who.get("bot") else None):
-            notes.append(
-                f"deployment {a.get('iid')} of {sha[:12]} was made by the agent {login}: not trusted"
-            )
-            continue
-        return Recorded(sha.lower(), f"deployment {a.get('iid')}" + (f" by {login}" if login else "")), notes
-    return None, notes
+        yield Deployment(
+            sha=sha.lower(),
+            label=f"deployment {a.get('iid')}",
+            login=str(who.get("username") or ""),
+            uid=str(who.get("id")),
+            type="Bot" if who.get("bot") else None,
+            successful=lambda: True,  # listed with status=success
+        )
 
 
-@dataclass
-class Vouched:
-    approvals: list[Approval] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
+class GitLabRecords:
+    """The deploy gate's reads on GitLab (guard/doors/deploy_gate.py: DeployRecords)."""
 
+    platform = "GitLab"
+    request = "merge request"
+    approvals_noun = "approvals"
 
-def _merged_mr(mrs: Any) -> dict[str, Any] | None:
-    for mr in mrs if isinstance(mrs, list) else []:
-        if isinstance(mr, dict) and mr.get("state") == "merged" and isinstance(mr.get("iid"), int):
-            return mr
-    return None
+    def __init__(self, api: GitLabAPI) -> None:
+        self.api = api
+
+    def describe(self, e: BaseException) -> str:
+        return failure_text(e)
+
+    def merged_request(self, sha: str) -> Merged | None:
+        mrs = self.api.project.commits.get(sha, lazy=True).merge_requests(get_all=True)
+        for mr in mrs if isinstance(mrs, list) else []:
+            if isinstance(mr, dict) and mr.get("state") == "merged" and isinstance(mr.get("iid"), int):
+                return Merged(f"!{mr['iid']}", mr)
+        return None
+
+    def request_commits(self, req: Merged) -> set[str]:
+        listed = self.api.project.mergerequests.get(req.data["iid"], lazy=True).commits()
+        shas = {str(c.attributes.get("id", "")).lower() for c in listed}
+        return shas | {
+            str(req.data[k]).lower() for k in ("merge_commit_sha", "squash_commit_sha") if req.data.get(k)
+        }
+
+    def approvals(self, req: Merged, covers: tuple[str, ...], policy: Policy, out: Vouched) -> None:
+        _mr_approvals(self.api, req.data["iid"], covers, policy, out)
+
+    def delegators(self, req: Merged) -> list[Actor]:
+        return []  # GitLab records no delegation on the merge request
 
 
 def _mr_approvals(api: GitLabAPI, iid: int, covers: tuple[str, ...], policy: Policy, out: Vouched) -> None:
@@ -116,49 +150,9 @@ def _mr_approvals(api: GitLabAPI, iid: int, covers: tuple[str, ...], policy: Pol
         )
 
 
-def vouch(api: GitLabAPI, change: Change, shas: list[str], policy: Policy) -> Vouched:
-    """Approvals for the agent commits of a deploy, from the merged MRs that brought them in."""
-    out = Vouched()
-    in_range = {c.sha for c in change.commits}
-    covered: set[str] = set()
-    for n, sha in enumerate(shas):
-        if sha in covered:
-            continue
-        if n >= MAX_MR_LOOKUPS:
-            out.notes.append(f"more than {MAX_MR_LOOKUPS} agent commits: the rest were not looked up")
-            break
-        try:
-            mr = _merged_mr(api.project.commits.get(sha, lazy=True).merge_requests(get_all=True))
-        except Exception as e:
-            out.notes.append(
-                f"could not read the merge request of {sha[:12]} ({failure_text(e)}): unapproved"
-            )
-            continue
-        if mr is None:
-            out.notes.append(f"{sha[:12]} came in without a merged merge request: no approval vouches for it")
-            continue
-        iid = mr["iid"]
-        try:
-            listed = api.project.mergerequests.get(iid, lazy=True).commits()
-            mr_shas = {str(c.attributes.get("id", "")).lower() for c in listed}
-        except Exception as e:
-            out.notes.append(f"could not read the commits of !{iid} ({failure_text(e)}): unapproved")
-            continue
-        mr_shas |= {str(mr[k]).lower() for k in ("merge_commit_sha", "squash_commit_sha") if mr.get(k)}
-        brought = tuple(sorted(mr_shas & in_range))
-        if sha not in brought:
-            out.notes.append(
-                f"GitLab links {sha[:12]} to !{iid}, but it is not among its commits: unapproved"
-            )
-            continue
-        covered |= set(brought)
-        try:
-            _mr_approvals(api, iid, brought, policy, out)
-        except Exception as e:
-            out.notes.append(
-                f"could not read the approvals of !{iid} ({failure_text(e)}): they count as absent"
-            )
-    return out
+def vouch(api: GitLabAPI, change: Change, agent_commits: list[str], policy: Policy) -> Vouched:
+    """Approvals for the agent commits of a deploy (deploy_gate.vouch)."""
+    return gate_vouch(GitLabRecords(api), change, agent_commits, policy)
 
 
 def prepare(opts: CheckOptions, env: dict[str, str] | None = None) -> Prepared:
@@ -201,7 +195,5 @@ def prepare(opts: CheckOptions, env: dict[str, str] | None = None) -> Prepared:
                 "merge request approvals could not be read: every agent commit counts as unapproved"
             )
     else:
-        got = vouch(api, change, shas, trusted.policy)
-        change.approvals += got.approvals
-        change.notes += got.notes
+        attach(change, vouch(api, change, shas, trusted.policy))
     return Prepared(change, trusted, notes + trusted.notes)
