@@ -6,13 +6,15 @@ import contextlib
 
 from guard import budget
 from guard.checks import run_checks
-from guard.checks.ci_reach import Reach, set_trusted_reach
+from guard.checks.ci_reach import Reach
+from guard.checks.interface import CheckContext
 from guard.codeowners import CodeOwners
 from guard.decide import decide
 from guard.identify import identify_change
 from guard.model import Change, Decision, Mode
 from guard.policy import Policy
 from guard.redact import redact_decision
+from guard.secrets.baseline import load_baseline
 
 
 def attach_tagged_commits(change: Change) -> None:
@@ -43,18 +45,19 @@ def evaluate(
     """With a `deadline`, every stage (and every loop that calls `budget.check()`) runs under it and
     `BudgetExceeded` ends the evaluation once it has passed. `baseline` is (text, where) of the
     secret baseline as read at the trusted ref (see trusted.py); never read from the change."""
-    if baseline is not None:
-        from guard.checks.secrets import set_trusted_baseline
-
-        set_trusted_baseline(change, baseline[0], where=baseline[1])
-    if ci_reach is not None:  # files privileged CI runs, derived at the trusted ref (trusted.py)
-        set_trusted_reach(change, ci_reach)
+    ctx = CheckContext(
+        change,
+        policy,
+        baseline=load_baseline(*baseline) if baseline is not None else None,
+        codeowners=codeowners,
+        ci_reach=ci_reach or {},  # files privileged CI runs, derived at the trusted ref (trusted.py)
+    )
     with deadline.active() if deadline is not None else contextlib.nullcontext():
         attach_tagged_commits(change)
         budget.check("identifying")
         identify_change(change, policy)
         budget.check("running checks")
-        findings = run_checks(change, policy)
+        findings = run_checks(ctx)
         budget.check("deciding")
         decision = decide(
             change,

@@ -8,7 +8,7 @@ reserved for the policy, where validation errors matter.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 IdentityKind = Literal["human", "agent", "automation", "unknown"]
 Autonomy = Literal["autonomous", "supervised", "assisted"]  # how an agent worked (autonomy.py)
@@ -365,6 +365,9 @@ class Change:
     # carry that commit's identity, even when the commit is not new in this change.
     tagged_commits: dict[str, Commit] = field(default_factory=dict)
     runner: tuple[Evidence, ...] = ()  # agent runtime variables where the guard runs (claimed)
+    # Facts the checks derive once per run (parsed CI, secret scan records; checks/changeio.py
+    # `per_change`). Not an input and never output: init=False keeps it out of reports and redaction.
+    derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def commits_touching(self, path: str) -> tuple[str, ...]:
         """The commits in the range whose own diff touches `path` (old or new side)."""

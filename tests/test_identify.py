@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from gitutil import CLAUDE_TRAILER, COPILOT, HUMAN, Repo
 
 from guard.checks import run_checks
+from guard.checks.interface import CheckContext
 from guard.cli import main
 from guard.gitrepo import GitRepo
 from guard.identify import (
@@ -98,7 +99,7 @@ def test_spoofed_human_author_with_agent_trailer(repo: Repo) -> None:
     assert c.author.name == HUMAN[0]
     assert c.identity.label == "agent:claude-code"
     assert "trailer:claude-session" in signals(c)
-    found = run_checks(ch, identity_policy())
+    found = run_checks(CheckContext(ch, identity_policy()))
     assert [f.category for f in found if f.commit == c.sha] == ["spoofed-human"]
 
 
@@ -109,7 +110,7 @@ def test_claimed_bot_is_automation_but_claimed_and_flagged(repo: Repo) -> None:
     c = only(ch)
     assert c.identity.label == "automation:dependabot"
     assert not c.identity.verified
-    found = run_checks(ch, identity_policy())
+    found = run_checks(CheckContext(ch, identity_policy()))
     assert {f.category for f in found} == {"claimed-bot", "unverified-actor"}
 
 
@@ -120,7 +121,7 @@ def test_claimed_bot_confirmed_by_verified_actor_is_not_flagged(repo: Repo) -> N
     ch = change_of(repo, base, actors=[actor])
     c = only(ch)
     assert c.identity.label == "automation:dependabot" and c.identity.verified
-    assert run_checks(ch, identity_policy()) == []
+    assert run_checks(CheckContext(ch, identity_policy())) == []
 
 
 def test_verified_agent_actor_makes_human_looking_commits_agent_work(repo: Repo) -> None:
@@ -135,7 +136,7 @@ def test_verified_agent_actor_makes_human_looking_commits_agent_work(repo: Repo)
     assert any(e.signal == "actor:pr-author" and e.verified for e in c.identity.evidence)
     assert ch.identity.label == "agent:copilot" and ch.identity.verified
     assert delegator.identity.kind == "human"
-    found = run_checks(ch, identity_policy())
+    found = run_checks(CheckContext(ch, identity_policy()))
     assert [f.category for f in found] == ["agent-push"]
 
 
@@ -337,7 +338,7 @@ def test_unverified_actor_only_for_protected_paths(repo: Repo) -> None:
     repo.commit("ci", files={".github/workflows/ci.yml": "on: push\n"})
     pol = identity_policy("{categories: [unverified-actor], paths: ['.github/workflows/**']}")
     ch = change_of(repo, base)
-    [f] = run_checks(ch, pol)
+    [f] = run_checks(CheckContext(ch, pol))
     assert (f.category, f.path, f.kind, f.action) == (
         "unverified-actor",
         ".github/workflows/ci.yml",
@@ -346,9 +347,9 @@ def test_unverified_actor_only_for_protected_paths(repo: Repo) -> None:
     )
     assert f.commits == (ch.commits[0].sha,)
     verified = change_of(repo, base, actors=[Actor("alice", "pusher", "pre-receive-env", type="User")])
-    assert run_checks(verified, pol) == []
+    assert run_checks(CheckContext(verified, pol)) == []
     repo.commit("docs", files={"docs/x.md": "x\n"})
-    assert run_checks(change_of(repo, "HEAD~1"), pol) == []
+    assert run_checks(CheckContext(change_of(repo, "HEAD~1"), pol)) == []
 
 
 # ----- the audit command

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 import time
 from pathlib import Path
@@ -15,7 +14,8 @@ from hypothesis import strategies as st
 from test_permissions_helpers import POLICY, cases, dict_change, findings, triples
 
 from guard.checks import permissions, run_checks
-from guard.checks.changeio import _CACHE, per_change
+from guard.checks.changeio import per_change
+from guard.checks.interface import CheckContext
 from guard.checks.permissions import unpinned_action
 from guard.gitrepo import GitRepo
 from guard.model import Change, FileChange, Identity
@@ -36,7 +36,11 @@ def with_identity(change: Change, kind: str, vendor: str | None = None) -> Chang
 
 
 def verdicts(change: Change) -> set[tuple[str, str, str | None]]:
-    return {(f.rule, f.action, f.category) for f in run_checks(change, POLICY) if f.kind == "permission"}
+    return {
+        (f.rule, f.action, f.category)
+        for f in run_checks(CheckContext(change, POLICY))
+        if f.kind == "permission"
+    }
 
 
 def test_default_policy_agent_escalation_steps_up_unpinned_warns() -> None:
@@ -100,11 +104,9 @@ def test_parsing_is_shared_across_rules_and_released_with_the_change() -> None:
     change = dict_change({WF: READ}, {WF: WRITE})
     first = permissions.candidates(change)
     assert permissions.candidates(change) is first  # one parse for the agent rule, the human rule, ...
-    key = (id(change), "permission")
-    assert key in _CACHE
-    del change, first
-    gc.collect()
-    assert key not in _CACHE
+    assert change.derived["permission"] is first  # kept on the change: nothing outlives the run
+    other = dict_change({WF: READ}, {WF: WRITE})
+    assert "permission" not in other.derived and permissions.candidates(other) is not first
     assert per_change(dict_change({}, {}), "x", lambda: 1) == 1
 
 

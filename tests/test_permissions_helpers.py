@@ -14,6 +14,7 @@ from typing import Any
 from gitutil import Repo
 
 from guard.checks import permissions, release
+from guard.checks.interface import CheckContext
 from guard.gitrepo import GitRepo
 from guard.model import AddedLine, Change, Commit, FileChange, Finding, Person, RefUpdate
 from guard.policy import Policy, Rule, builtin_policy
@@ -120,7 +121,7 @@ def findings(change: Change, kind: str | None = None, **match: Any) -> list[Find
     out: list[Finding] = []
     for k, mod in (("permission", permissions), ("release", release)):
         if kind in (None, k):
-            out.extend(mod.check(change, rule(k, **match), POLICY))
+            out.extend(mod.check(CheckContext(change, POLICY), rule(k, **match)))
     return out
 
 

@@ -9,6 +9,7 @@ from test_permissions_helpers import POLICY, dict_change, findings, git_change, 
 
 from guard.checks import release
 from guard.checks.ci_model import Command
+from guard.checks.interface import CheckContext
 from guard.checks.release_steps import classify
 from guard.checks.versions import changelog_releases, own_version
 from guard.model import ZERO_SHA, RefUpdate
@@ -18,7 +19,9 @@ A, B = "a" * 40, "b" * 40
 
 def ref_findings(*updates: RefUpdate, **match: object) -> set[tuple[str | None, str]]:
     change = dict_change({}, {}, ref_updates=list(updates))
-    return {(f.category, f.message) for f in release.check(change, rule("release", **match), POLICY)}
+    return {
+        (f.category, f.message) for f in release.check(CheckContext(change, POLICY), rule("release", **match))
+    }
 
 
 def test_tag_created_deleted_moved() -> None:

@@ -9,11 +9,13 @@ from pathlib import Path
 import pytest
 from gitutil import Repo, git
 
-from guard.checks.secrets import check, scan_change, set_trusted_baseline
+from guard.checks.interface import CheckContext
+from guard.checks.secrets import check, scan_change
 from guard.gitrepo import GitRepo
 from guard.model import AddedLine, Change, FileChange, UsageError
 from guard.policy import Policy, Rule, builtin_policy
 from guard.secrets import redact
+from guard.secrets.baseline import load_baseline
 from guard.secrets.redact import baseline_hash
 
 # Synthesised, syntactically valid, never real.
@@ -33,8 +35,11 @@ def _rule(action: str = "block", **match: object) -> Rule:
     return Rule(id="secrets", kind="secret", action=action, actors=["any"], match=match)  # type: ignore[arg-type]
 
 
-def _findings(change: Change, rule: Rule | None = None, policy: Policy | None = None) -> list:
-    return check(change, rule or _rule(), policy or _policy())
+def _findings(
+    change: Change, rule: Rule | None = None, policy: Policy | None = None, baseline: str | None = None
+) -> list:
+    trusted = load_baseline(baseline) if baseline is not None else None
+    return check(CheckContext(change, policy or _policy(), baseline=trusted), rule or _rule())
 
 
 def test_secret_found_with_its_adding_commit_and_new_line_number(repo: Repo) -> None:
@@ -145,16 +150,14 @@ def test_trusted_baseline_silences_listed_secrets_only(repo: Repo) -> None:
     repo.commit("k", files={"a.py": f"token = '{GHP}'\n", "b.py": f"token = '{GHP}'\n"})
     change = GitRepo(repo.path).build_change(base, "HEAD")
     baseline = {"results": {"a.py": [{"type": "GitHub Token", "hashed_secret": baseline_hash(GHP)}]}}
-    set_trusted_baseline(change, json.dumps(baseline))
-    assert [f.path for f in _findings(change)] == ["b.py"]
+    assert [f.path for f in _findings(change, baseline=json.dumps(baseline))] == ["b.py"]
 
 
-def test_malformed_baseline_is_a_clear_usage_error(repo: Repo) -> None:
-    change = GitRepo(repo.path).build_change(None, "HEAD")
+def test_malformed_baseline_is_a_clear_usage_error() -> None:
     with pytest.raises(UsageError, match=r"\.secrets\.baseline.*invalid JSON"):
-        set_trusted_baseline(change, "{not json")
+        load_baseline("{not json")
     with pytest.raises(UsageError, match="no `results`"):
-        set_trusted_baseline(change, "[]")
+        load_baseline("[]")
 
 
 def test_rule_match_filters_detectors_paths_and_confidence(repo: Repo) -> None:

@@ -1,38 +1,22 @@
-"""Checks: one module per rule kind, each a function `(Change, Rule, Policy) -> list[Finding]`.
+"""Checks: one module per rule kind (interface.py: `check(ctx, rule)`; registry.py lists them).
 
-`run_checks(change, policy)` is the pure `(Change, Policy) -> list[Finding]` of DESIGN.md: it runs
-every enabled rule through its kind's check, attributes each finding to the identities of the
-commits (and verified actors) behind it, and keeps it only when the rule applies to those actors.
-Check modules are imported lazily: the secret check pulls in detect-secrets, which a policy
-without secret rules never needs.
+`run_checks(ctx)` is the pure `(Change, Policy) -> list[Finding]` of the design: it runs every
+enabled rule through its kind's checks, attributes each finding to the identities of the commits
+(and verified actors) behind it, and keeps it only when the rule applies to those actors.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import importlib
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from guard import budget
+from guard.checks.interface import CheckContext
+from guard.checks.registry import checks_for
 from guard.model import Change, Finding, Identity
 
 if TYPE_CHECKING:
-    from guard.policy import Policy, Rule
-
-CheckFn = Callable[[Change, "Rule", "Policy"], list[Finding]]
-
-CHECK_MODULES: dict[str, tuple[str, ...]] = {
-    "path": ("guard.checks.paths",),
-    "secret": ("guard.checks.secrets",),
-    "permission": ("guard.checks.permissions",),
-    "release": ("guard.checks.release", "guard.checks.deploy"),
-    "identity": ("guard.checks.identity",),
-}
-
-
-def checks_for(kind: str) -> list[CheckFn]:
-    return [importlib.import_module(name).check for name in CHECK_MODULES[kind]]
+    from guard.policy import Rule
 
 
 def identities_for(change: Change, commits: tuple[str, ...]) -> list[Identity]:
@@ -65,13 +49,14 @@ def rule_targets(rule: Rule, change: Change) -> bool:
     return branch is not None and any(fnmatch.fnmatchcase(branch, pat) for pat in rule.branches)
 
 
-def run_checks(change: Change, policy: Policy) -> list[Finding]:
+def run_checks(ctx: CheckContext) -> list[Finding]:
+    change = ctx.change
     findings: list[Finding] = []
-    for rule in policy.active_rules():
+    for rule in ctx.policy.active_rules():
         budget.check(f"checking rule {rule.id}")
         if not rule_targets(rule, change):
             continue
-        found = [f for fn in checks_for(rule.kind) for f in fn(change, rule, policy)]
+        found = [f for fn in checks_for(rule.kind) for f in fn(ctx, rule)]
         for f in found:
             ids = identities_for(change, f.commits)
             kinds = {sel for i in ids for sel in i.selectors}  # `agent`, `agent:autonomous`...

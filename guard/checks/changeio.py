@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from guard.model import Change, FileChange, Finding, FindingKind
 
@@ -46,16 +45,12 @@ class Sides:
 
 
 # Change is an unhashable dataclass: key by id() and drop the entry when the Change dies.
-_CACHE: dict[tuple[int, str], Any] = {}
-
-
 def per_change(change: Change, key: str, compute: Callable[[], T]) -> T:
-    """`compute()` once per (change, key) for as long as the change object lives."""
-    slot = (id(change), key)
-    if slot not in _CACHE:
-        _CACHE[slot] = compute()
-        weakref.finalize(change, _CACHE.pop, slot, None)
-    value: T = _CACHE[slot]
+    """`compute()` once per (change, key): kept on the change (`Change.derived`), so it lives and
+    dies with the run that judges it and no module holds state between runs."""
+    if key not in change.derived:
+        change.derived[key] = compute()
+    value: T = change.derived[key]
     return value
 
 

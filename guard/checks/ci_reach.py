@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import posixpath
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from guard.checks.changeio import Candidate, candidate, file_sides, per_change
@@ -217,14 +217,9 @@ def reach_of(texts: dict[str, str], read: Reader) -> dict[str, Reach]:
 # ----- the judged change -----
 
 
-def set_trusted_reach(change: Change, reach: dict[str, Reach]) -> None:
-    """The reach derived at the trusted ref (trusted.py); the engine sets it before checks run."""
-    per_change(change, "trusted_ci_reach", lambda: reach)
-
-
-def _change_reach(change: Change) -> dict[str, Reach]:
+def _change_reach(change: Change, trusted: Mapping[str, Reach]) -> dict[str, Reach]:
     diff = ci_diff(change)
-    out: dict[str, Reach] = dict(per_change(change, "trusted_ci_reach", dict))
+    out: dict[str, Reach] = dict(trusted)
     for side, old in ((diff.base, True), (diff.head, False)):
         by_path = {(f.old_path or f.path) if old else f.path: f for f in change.files}
 
@@ -248,8 +243,9 @@ def _added(old: str | None, new: str | None, elsewhere: set[str]) -> Iterator[tu
             yield i, ln
 
 
-def reach_candidates(change: Change) -> list[Candidate]:
-    reach, diff = _change_reach(change), ci_diff(change)
+def reach_candidates(change: Change, trusted: Mapping[str, Reach] | None = None) -> list[Candidate]:
+    """`trusted`: the reach derived at the trusted ref (trusted.py, via CheckContext.ci_reach)."""
+    reach, diff = _change_reach(change, trusted or {}), ci_diff(change)
     hit = [(f, p) for f in change.files for p in dict.fromkeys(f.paths) if p in reach]
     if not hit:
         return []
@@ -299,5 +295,5 @@ def reach_candidates(change: Change) -> list[Candidate]:
     return out
 
 
-def candidates(change: Change) -> list[Candidate]:
-    return per_change(change, "ci_reach", lambda: reach_candidates(change))
+def candidates(change: Change, trusted: Mapping[str, Reach] | None = None) -> list[Candidate]:
+    return per_change(change, "ci_reach", lambda: reach_candidates(change, trusted))

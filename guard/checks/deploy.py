@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from guard.approvals import reject_reason
+from guard.checks.interface import CheckContext
 from guard.model import Approval, Change, Commit, Finding
 from guard.policy import Policy, ReleaseMatch, Rule
 
@@ -36,7 +37,8 @@ def vouching(change: Change, commit: Commit, policy: Policy, rule: Rule) -> tupl
     return None, why_not
 
 
-def check(change: Change, rule: Rule, policy: Policy) -> list[Finding]:
+def check(ctx: CheckContext, rule: Rule) -> list[Finding]:
+    change, policy = ctx.change, ctx.policy
     if not change.environment:
         return []
     m: ReleaseMatch = rule.matcher()

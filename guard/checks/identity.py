@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import hashlib
 
+from guard.checks.interface import CheckContext
 from guard.checks.paths import path_matcher
 from guard.model import Change, Commit, Finding
-from guard.policy import IdentityMatch, Policy, Rule
+from guard.policy import IdentityMatch, Rule
 
 CATEGORIES = ("unverified-actor", "claimed-bot", "spoofed-human", "agent-push")
 _MESSAGES = {
@@ -76,7 +77,8 @@ def _agent_signals(commit: Commit) -> tuple[list[str], list[str]]:
     return own, actor
 
 
-def check(change: Change, rule: Rule, policy: Policy) -> list[Finding]:
+def check(ctx: CheckContext, rule: Rule) -> list[Finding]:
+    change, policy = ctx.change, ctx.policy
     from guard.identify import load_fingerprints, looks_like_person
 
     m: IdentityMatch = rule.matcher()

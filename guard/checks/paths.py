@@ -18,6 +18,7 @@ from functools import lru_cache
 
 import pathspec
 
+from guard.checks.interface import CheckContext
 from guard.model import Change, FileChange, Finding
 from guard.policy import PathMatch, Policy, Rule
 
@@ -75,7 +76,8 @@ def _describe(f: FileChange) -> str:
     return f"{f.status} {f.path}"
 
 
-def check(change: Change, rule: Rule, policy: Policy) -> list[Finding]:
+def check(ctx: CheckContext, rule: Rule) -> list[Finding]:
+    change, policy = ctx.change, ctx.policy
     m: PathMatch = rule.matcher()
     pats = _patterns(rule, m, policy, change)
     if not pats:

@@ -17,18 +17,20 @@ silent. Categories (a rule's `match.categories` selects among them):
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING
 
 from guard.checks import ci_reach
 from guard.checks.agent_config import agent_candidates
 from guard.checks.changeio import Candidate, candidate, per_change, to_findings
 from guard.checks.ci_model import CiDiff, CiSide, Job, Loc, Perms, ci_diff
+from guard.checks.ci_reach import Reach
 from guard.checks.release_steps import classify, production_like
 from guard.model import Change, Finding
 
 if TYPE_CHECKING:
-    from guard.policy import Policy, Rule
+    from guard.checks.interface import CheckContext
+    from guard.policy import Rule
 
 DANGEROUS_TRIGGERS = {
     "pull_request_target": ("high", "runs with a write token and secrets on pull requests from forks"),
@@ -338,13 +340,14 @@ def ci_candidates(change: Change) -> list[Candidate]:
     return out
 
 
-def candidates(change: Change) -> list[Candidate]:
+def candidates(change: Change, trusted_reach: Mapping[str, Reach] | None = None) -> list[Candidate]:
     def compute() -> list[Candidate]:
-        reach = [c for c in ci_reach.candidates(change) if c.kind == "permission"]
+        reach = [c for c in ci_reach.candidates(change, trusted_reach) if c.kind == "permission"]
         return ci_candidates(change) + agent_candidates(change) + reach
 
     return per_change(change, "permission", compute)
 
 
-def check(change: Change, rule: Rule, policy: Policy | Any) -> list[Finding]:
-    return to_findings(change, rule, candidates(change))
+def check(ctx: CheckContext, rule: Rule) -> list[Finding]:
+    change = ctx.change
+    return to_findings(change, rule, candidates(change, ctx.ci_reach))

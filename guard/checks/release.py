@@ -13,7 +13,7 @@ moved from one manifest to another and not when a dependency moved.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from guard.checks import ci_reach
@@ -27,6 +27,7 @@ from guard.checks.changeio import (
     to_findings,
 )
 from guard.checks.ci_model import CiDiff, Job, Loc, ci_diff, norm
+from guard.checks.ci_reach import Reach
 from guard.checks.release_steps import classify, production_like
 from guard.checks.versions import (
     CHANGELOG,
@@ -39,6 +40,7 @@ from guard.checks.versions import (
 from guard.model import Change, Finding
 
 if TYPE_CHECKING:
+    from guard.checks.interface import CheckContext
     from guard.policy import Policy, Rule
 
 PRERELEASE = ("dev", "snapshot", "alpha", "beta", "rc", "pre")
@@ -255,13 +257,16 @@ def ci_candidates(change: Change) -> Iterator[Candidate]:
                 yield _c(cat, f"job `{job.id}` now runs on {what}", job.triggers[trig])
 
 
-def candidates(change: Change) -> list[Candidate]:
+def candidates(change: Change, trusted_reach: Mapping[str, Reach] | None = None) -> list[Candidate]:
     def compute() -> list[Candidate]:
-        reach = [c for c in ci_reach.candidates(change) if c.kind == "release"]
+        reach = [c for c in ci_reach.candidates(change, trusted_reach) if c.kind == "release"]
         return [*version_candidates(change), *ci_candidates(change), *reach]
 
     return per_change(change, "release", compute)
 
 
-def check(change: Change, rule: Rule, policy: Policy | Any) -> list[Finding]:
-    return to_findings(change, rule, [*ref_candidates(change, rule, policy), *candidates(change)])
+def check(ctx: CheckContext, rule: Rule) -> list[Finding]:
+    change, policy = ctx.change, ctx.policy
+    return to_findings(
+        change, rule, [*ref_candidates(change, rule, policy), *candidates(change, ctx.ci_reach)]
+    )

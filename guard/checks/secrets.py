@@ -6,8 +6,8 @@ The scan is done once per Change and cached; each secret rule then filters it by
 block (detectors, exclude_detectors, exclude_paths, min_confidence).
 
 Allowlisting:
-- a detect-secrets baseline, read at the trusted ref by the door and handed over with
-  `set_trusted_baseline`, silences the secrets it lists for the files it lists;
+- a detect-secrets baseline, read at the trusted ref by the door and handed over in
+  `CheckContext.baseline`, silences the secrets it lists for the files it lists;
 - a `pragma: allowlist secret` silences a line only when that line, pragma included, was already in
   the file at the base. A pragma the change adds itself downgrades a `block` to `step-up` (an agent
   must not whitelist its own leak), unless `secrets.honour_pragmas_added_in_change` is set.
@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
-import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import pathspec
 
 from guard import budget
+from guard.checks.changeio import per_change
 from guard.model import Action, Change, FileChange, Finding, added_lines
-from guard.secrets.baseline import load_baseline
 from guard.secrets.binary import scan_blob
 from guard.secrets.detectors import BY_NAME, CONFIDENCE_RANK
 from guard.secrets.engine import Hit, raw_scannable, scan_text, scan_texts
@@ -35,7 +34,8 @@ from guard.secrets.parallel import Result, scan_patches
 from guard.secrets.redact import baseline_hash, redact, redact_in, secret_digest
 
 if TYPE_CHECKING:
-    from guard.policy import Policy, Rule
+    from guard.checks.interface import CheckContext
+    from guard.policy import Rule
 
 Where = Literal["file", "message", "filename", "tag"]
 PragmaState = Literal["none", "base", "added"]
@@ -56,42 +56,6 @@ class SecretRecord:
     commit: str | None
     pragma: PragmaState
     ref: str | None = None  # the tag, for secrets in a tag message
-
-
-@dataclass
-class _Cached:
-    settings: tuple[int, int, int]
-    records: list[SecretRecord]
-    baseline: dict[str, frozenset[str]] | None = None
-
-
-_CACHE: dict[int, tuple[weakref.ref[Change], _Cached]] = {}
-
-
-def _entry(change: Change) -> _Cached | None:
-    got = _CACHE.get(id(change))
-    if got is None or got[0]() is not change:
-        return None
-    return got[1]
-
-
-def _store(change: Change, cached: _Cached) -> None:
-    key = id(change)
-    _CACHE[key] = (weakref.ref(change), cached)
-    weakref.finalize(change, _CACHE.pop, key, None)
-
-
-def set_trusted_baseline(change: Change, text: str | None, where: str = ".secrets.baseline") -> None:
-    """Hand over the baseline file's text as read at the trusted ref (None: no baseline there).
-
-    Raises UsageError naming `where` when the text is not a detect-secrets baseline.
-    """
-    baseline = load_baseline(text, where) if text is not None else None
-    cached = _entry(change)
-    if cached is None:
-        cached = _Cached(settings=(-1, -1, -1), records=[])
-        _store(change, cached)
-    cached.baseline = baseline
 
 
 # ----- scanning (once per change) -----
@@ -228,10 +192,14 @@ def scan_change(
     max_binary_bytes: int = 50_000_000,
 ) -> list[SecretRecord]:
     """Every secret the change adds, oldest commit first, each (secret, place) once."""
-    settings = (max_line_length, max_file_bytes, max_binary_bytes)
-    cached = _entry(change)
-    if cached is not None and cached.settings == settings:
-        return cached.records
+    return per_change(
+        change,
+        f"secrets:{max_line_length}:{max_file_bytes}:{max_binary_bytes}",
+        lambda: _scan(change, max_line_length, max_binary_bytes),
+    )
+
+
+def _scan(change: Change, max_line_length: int, max_binary_bytes: int) -> list[SecretRecord]:
     records: list[SecretRecord] = []
     commits = list(reversed(change.commits))  # `git log` order is newest first
     done = _raw_scans([c.files for c in commits] if commits else [change.files], max_line_length)
@@ -252,10 +220,6 @@ def scan_change(
         if key not in seen:
             seen.add(key)
             unique.append(r)
-    if cached is None:
-        _store(change, _Cached(settings, unique))
-    else:
-        cached.settings, cached.records = settings, unique
     return unique
 
 
@@ -290,12 +254,12 @@ def _describe(r: SecretRecord) -> str:
     return f"{r.detector}: possible {label} in an {where}, {place}{commit}; fingerprint {r.fingerprint}"
 
 
-def check(change: Change, rule: Rule, policy: Policy) -> list[Finding]:
+def check(ctx: CheckContext, rule: Rule) -> list[Finding]:
+    change, policy = ctx.change, ctx.policy
     cfg = policy.secrets
     match = rule.matcher()
     records = scan_change(change, cfg.max_line_length, cfg.max_file_bytes, cfg.max_binary_bytes)
-    cached = _entry(change)
-    baseline = cached.baseline if cached else None
+    baseline = ctx.baseline
     excluded = pathspec.GitIgnoreSpec.from_lines(match.exclude_paths) if match.exclude_paths else None
     floor = CONFIDENCE_RANK[match.min_confidence]
     findings: list[Finding] = []
