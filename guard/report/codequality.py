@@ -14,8 +14,8 @@ from typing import Any
 from guard.model import Decision, Finding
 from guard.redact import redact_decision
 from guard.report.escape import plain
+from guard.report.presentation import ACTION
 
-SEVERITY = {"block": "blocker", "step-up": "critical", "warn": "minor"}
 NO_PATH = "."  # findings about commits or actors, not a file: GitLab requires some path
 
 
@@ -32,7 +32,7 @@ def _issue(f: Finding) -> dict[str, Any]:
         "description": plain(f"[{f.action}] {f.message}"),
         "categories": ["Security"],
         "fingerprint": fingerprint(f),
-        "severity": SEVERITY[f.action],
+        "severity": ACTION[f.action].codequality,
         "location": {
             "path": plain(f.path.lstrip("/")) if f.path else NO_PATH,
             "lines": {"begin": f.line or 1},
@@ -45,5 +45,6 @@ def to_list(d: Decision) -> list[dict[str, Any]]:
     return [_issue(f) for f in d.findings]
 
 
-def render(d: Decision) -> str:
+def render(d: Decision, *, explain: bool = False) -> str:
+    del explain  # `explain` changes the text report only
     return json.dumps(to_list(d), indent=2, ensure_ascii=False) + "\n"

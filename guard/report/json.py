@@ -76,5 +76,6 @@ def to_dict(d: Decision) -> dict[str, Any]:
     }
 
 
-def render(d: Decision) -> str:
+def render(d: Decision, *, explain: bool = False) -> str:
+    del explain  # `explain` changes the text report only
     return json.dumps(to_dict(d), indent=2, ensure_ascii=False) + "\n"

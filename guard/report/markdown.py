@@ -5,21 +5,17 @@ from __future__ import annotations
 from guard.model import Decision
 from guard.redact import redact_decision
 from guard.report.escape import code, markdown
+from guard.report.presentation import VERDICT
 
 MARKER = "<!-- pipeline-guard:report -->"  # finds the one comment to update in place
-TITLE = {
-    "allow": "✅ pipeline-guard: allowed",
-    "warn": "⚠️ pipeline-guard: allowed with warnings",
-    "step-up": "⛔ pipeline-guard: a person's approval is required",
-    "block": "🛑 pipeline-guard: blocked",
-}
 MAX_ROWS = 100
 
 
-def render(d: Decision) -> str:
+def render(d: Decision, *, explain: bool = False) -> str:
+    del explain  # `explain` changes the text report only
     d = redact_decision(d)  # every secret value masked (a no-op for the engine's decisions)
     ch = d.change
-    out = [MARKER, f"### {TITLE[d.verdict]}", ""]
+    out = [MARKER, f"### {VERDICT[d.verdict].icon} pipeline-guard: {VERDICT[d.verdict].title}", ""]
     agents = [c for c in ch.commits if c.identity.kind == "agent"]
     out.append(
         f"Mode **{d.mode}** · {len(ch.commits)} commit(s), {len(agents)} by agents · "

@@ -7,11 +7,12 @@ from typing import Any
 from urllib.parse import quote
 
 from guard import __version__
+from guard.checks.registry import meta_for_kind
 from guard.model import Decision, Finding
 from guard.redact import redact_decision
+from guard.report.presentation import ACTION
 
 SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-LEVEL = {"block": "error", "step-up": "error", "warn": "warning"}
 INFO_URI = "https://github.com/pipeline-guard/pipeline-guard"
 
 
@@ -24,7 +25,7 @@ def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     res: dict[str, Any] = {
         "ruleId": f.rule,
         "ruleIndex": rule_index[f.rule],
-        "level": LEVEL[f.action],
+        "level": ACTION[f.action].level,
         "kind": "fail",
         "message": {"text": f.message},
         "properties": {"action": f.action, "kind": f.kind, "category": f.category, "actors": list(f.actors)},
@@ -43,21 +44,27 @@ def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
     return res
 
 
+def _descriptor(rule: str, kind: str) -> dict[str, Any]:
+    """A policy rule as SARIF describes it: its kind's checks say what it looks for and where the
+    docs are (guard/checks/registry.py)."""
+    metas = meta_for_kind(kind)
+    desc = " ".join(m.description for m in metas) or f"pipeline-guard {kind} rule"
+    return {
+        "id": rule,
+        "name": rule.replace("-", " ").title().replace(" ", ""),
+        "shortDescription": {"text": f"pipeline-guard {kind} rule {rule}"},
+        "fullDescription": {"text": desc},
+        "helpUri": metas[0].help_uri if metas else INFO_URI,
+        "properties": {"kind": kind, "checks": [m.id for m in metas]},
+    }
+
+
 def to_dict(d: Decision) -> dict[str, Any]:
     d = redact_decision(d)  # every secret value masked (a no-op for the engine's decisions)
     rule_ids = list(dict.fromkeys(f.rule for f in d.findings))
     rule_index = {r: i for i, r in enumerate(rule_ids)}
     kinds = {f.rule: f.kind for f in d.findings}
-    rules = [
-        {
-            "id": r,
-            "name": r.replace("-", " ").title().replace(" ", ""),
-            "shortDescription": {"text": f"pipeline-guard {kinds[r]} rule {r}"},
-            "helpUri": INFO_URI,
-            "properties": {"kind": kinds[r]},
-        }
-        for r in rule_ids
-    ]
+    rules = [_descriptor(r, kinds[r]) for r in rule_ids]
     run: dict[str, Any] = {
         "tool": {
             "driver": {
@@ -78,5 +85,6 @@ def to_dict(d: Decision) -> dict[str, Any]:
     return {"$schema": SCHEMA, "version": "2.1.0", "runs": [run]}
 
 
-def render(d: Decision) -> str:
+def render(d: Decision, *, explain: bool = False) -> str:
+    del explain  # `explain` changes the text report only
     return json.dumps(to_dict(d), indent=2, ensure_ascii=False) + "\n"

@@ -5,8 +5,7 @@ from __future__ import annotations
 from guard.model import Decision, Finding
 from guard.redact import redact_decision
 from guard.report.escape import plain
-
-ICON = {"allow": "ALLOW", "warn": "WARN", "step-up": "STEP-UP REQUIRED", "block": "BLOCKED"}
+from guard.report.presentation import VERDICT, by_severity
 
 
 def location(f: Finding) -> str:
@@ -27,7 +26,7 @@ def render(d: Decision, *, explain: bool = False) -> str:
     rng = f"{ch.base[:12] if ch.base else '(root)'}..{ch.head[:12]}"
     agents = sum(1 for c in ch.commits if c.identity.kind == "agent")
     lines = [
-        f"pipeline-guard: {ICON[d.verdict]} ({d.mode} mode)",
+        f"pipeline-guard: {VERDICT[d.verdict].label} ({d.mode} mode)",
         f"  range {rng}: {len(ch.commits)} commit(s), {agents} by agents; "
         f"{len(ch.files)} file(s) changed; change identity {plain(ch.identity.shown)}",
         f"  policy: {plain(d.policy_source)}",
@@ -36,8 +35,7 @@ def render(d: Decision, *, explain: bool = False) -> str:
         lines.append(f"  note: {plain(note)}")
     if d.findings:
         lines.append("findings:")
-        order = {"block": 0, "step-up": 1, "warn": 2}
-        lines.extend(finding_line(f) for f in sorted(d.findings, key=lambda f: order[f.action]))
+        lines.extend(finding_line(f) for f in by_severity(d.findings))
     if d.step_up is not None and d.verdict == "step-up":
         s = d.step_up
         lines.append(

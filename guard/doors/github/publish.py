@@ -15,6 +15,7 @@ from guard.doors.github.api import describe
 from guard.doors.github.event import GitHubContext
 from guard.model import Decision, Finding
 from guard.report.markdown import MARKER
+from guard.report.presentation import VERDICT
 
 if TYPE_CHECKING:
     from github import Github
@@ -24,12 +25,6 @@ BATCH = 50
 MAX_CHECK_ANNOTATIONS = 1000
 MAX_TEXT = 60_000  # GitHub caps check-run summaries and comments at 65535 characters
 REPORTS = ("check-run", "status", "comment")
-TITLE = {
-    "allow": "allowed",
-    "warn": "allowed with warnings",
-    "step-up": "a person's approval is required",
-    "block": "blocked",
-}
 
 
 def conclusion(d: Decision) -> str:
@@ -69,7 +64,7 @@ def post_check_run(gh: Github, ctx: GitHubContext, d: Decision, summary: str) ->
     repo = gh.get_repo(ctx.repository)
     notes = check_annotations(d)
     batches = [notes[i : i + BATCH] for i in range(0, len(notes), BATCH)] or [[]]
-    title = f"{NAME}: {TITLE[d.verdict]} ({len(d.findings)} finding(s))"
+    title = f"{NAME}: {VERDICT[d.verdict].title} ({len(d.findings)} finding(s))"
     output: dict[str, Any] = {"title": title, "summary": _clip(summary)}
     extra: dict[str, Any] = {"details_url": ctx.run_url} if ctx.run_url else {}
     run = repo.create_check_run(
@@ -88,7 +83,7 @@ def post_check_run(gh: Github, ctx: GitHubContext, d: Decision, summary: str) ->
 
 def status_description(d: Decision) -> str:
     rules = sorted({f.rule for f in d.findings if f.action != "warn"})
-    text = f"{TITLE[d.verdict]}" + (f": {', '.join(rules)}" if rules else "")
+    text = f"{VERDICT[d.verdict].title}" + (f": {', '.join(rules)}" if rules else "")
     return text if len(text) <= 140 else text[:139] + "…"  # the API rejects longer descriptions
 
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 from guard.model import Decision, Finding, GuardError
 from guard.report.escape import markdown, workflow_data, workflow_property
+from guard.report.presentation import ACTION
 
 MAX_ANNOTATIONS = 200  # the job log shows only the first few per step anyway
-LEVEL = {"block": "error", "step-up": "error", "warn": "warning"}
 
 
 def outputs(d: Decision, sarif_file: str | None) -> dict[str, str]:
@@ -51,7 +51,7 @@ def annotation(f: Finding) -> str:
         if f.line:
             props.append(f"line={f.line}")
     props.append(f"title={workflow_property(f'pipeline-guard {f.action}: {f.rule}')}")
-    return f"::{LEVEL[f.action]} {','.join(props)}::{workflow_data(f.message)}"
+    return f"::{ACTION[f.action].level} {','.join(props)}::{workflow_data(f.message)}"
 
 
 def annotation_lines(d: Decision) -> Iterator[str]:

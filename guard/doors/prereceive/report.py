@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, TextIO
 from guard.model import EXIT_ALLOW, EXIT_GATED, Finding
 from guard.redact import redact_text
 from guard.report.escape import plain
+from guard.report.presentation import VERDICT, by_severity
 
 if TYPE_CHECKING:
     from guard.budget import BudgetExceeded, Deadline
@@ -23,8 +24,6 @@ if TYPE_CHECKING:
 
 MAX_FINDINGS = 8
 MAX_TEXT = 240
-LABEL = {"step-up": "needs a person's step-up", "block": "BLOCKED", "warn": "accepted with warnings"}
-ORDER = {"block": 0, "step-up": 1, "warn": 2}
 
 
 class Output:
@@ -79,9 +78,9 @@ def verdicts(
         if d is None:
             continue
         ref = plain(r.update.ref)
-        if d.verdict in LABEL:
-            out.line(f"{ref}: {LABEL[d.verdict]} ({len(d.findings)} finding(s))")
-        findings = sorted(d.findings, key=lambda f: ORDER[f.action])
+        if d.verdict != "allow":
+            out.line(f"{ref}: {VERDICT[d.verdict].push} ({len(d.findings)} finding(s))")
+        findings = by_severity(d.findings)
         for f in findings[:MAX_FINDINGS]:
             out.line(finding_text(f))
         if len(findings) > MAX_FINDINGS:
