@@ -23,24 +23,9 @@ NO_CODEOWNERS: frozenset[str] = frozenset({"\0no-codeowners-file"})
 BREAK_GLASS_PREFIX = "break-glass:"
 HEAD_BOUND_KINDS = {"review", "label", "mr-approval", "signature", "push-option", "break-glass"}
 
-HOW: dict[str, list[str]] = {
-    "github": [
-        "a qualifying reviewer approves the pull request (Review changes -> Approve) on the current head",
-        "or applies the step-up label after the latest push",
-        "then re-run the check (it re-runs on pull_request_review when the workflow listens to it)",
-    ],
-    "gitlab": [
-        "a qualifying member approves the merge request after the latest push",
-        "then retry the pipeline-guard job",
-    ],
-    "pre-receive": [
-        "push commits (or an annotated tag) signed with a key in the allowed-signers file",
-        'or, as a verified human, push the agent\'s work with -o pipeline-guard.approve="<reason>"',
-    ],
-    "local": [
-        "no approvals can be read in a local run: open a pull/merge request and let a person approve it",
-    ],
-}
+# What a step-up report says to do when the door gives no instructions of its own (each door
+# passes its own: guard/judge.py `how`).
+GENERIC_HOW = ("a qualifying person approves the change on its current head, then re-run the guard",)
 
 
 def _people(change: Change, role: str) -> set[str]:
@@ -160,6 +145,7 @@ def judge(
     specs: list[StepUpSpec],
     break_glass: BreakGlassConfig | None = None,
     owners: frozenset[str] | None = None,
+    how: tuple[str, ...] = (),
 ) -> StepUp:
     """Counts an approval only when it satisfies every step-up spec in play (the strictest wins).
 
@@ -171,7 +157,7 @@ def judge(
         names.extend(n for n in eligible(s) if n not in names)
     if any(s.codeowners for s in specs) and owners and owners != NO_CODEOWNERS:
         names.append("code owners of the gated paths: " + ", ".join(sorted(owners)))
-    result = StepUp(approvals_required=required, eligible=names, how=HOW.get(change.door, HOW["local"]))
+    result = StepUp(approvals_required=required, eligible=names, how=list(how or GENERIC_HOW))
     seen: set[str] = set()
     for appr in change.approvals:
         if appr.kind == "break-glass":

@@ -18,7 +18,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,6 @@ from guard.trailers import trailer_values
 GENESIS = "0" * 64
 # Trailers/body lines that link a commit to the agent session that wrote it.
 SESSION_TRAILERS = ("agent-logs-url", "claude-session", "copilot-session", "codex-task", "devin-run")
-RUN_ENV = ("GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "CI_PIPELINE_ID", "CI_JOB_ID", "GITHUB_DEPLOYMENT_ID")
 
 
 def canonical(obj: dict[str, Any]) -> bytes:
@@ -67,8 +66,8 @@ def session_links(decision: Decision) -> list[dict[str, str]]:
     return links
 
 
-def build_record(decision: Decision, env: dict[str, str] | None = None) -> dict[str, Any]:
-    env = dict(os.environ) if env is None else env
+def build_record(decision: Decision, run: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """`run`: the door's identifiers of the CI run that judged (guard/doors/interface.py run_ids)."""
     decision = redact_decision(decision)
     ch = decision.change
     s = decision.step_up
@@ -85,7 +84,7 @@ def build_record(decision: Decision, env: dict[str, str] | None = None) -> dict[
             {"ref": r.ref, "old": r.old, "new": r.new, "forced": r.forced} for r in ch.ref_updates
         ],
         "range": {"base": ch.base, "head": ch.head},
-        "run": {k: env[k] for k in RUN_ENV if env.get(k)},
+        "run": dict(run or {}),
         "identity": ch.identity.to_dict(),
         "actors": [
             {"login": a.login, "role": a.role, "verified": a.verified, "identity": a.identity.to_dict()}

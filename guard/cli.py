@@ -189,7 +189,9 @@ def _report_files(specs: tuple[str, ...]) -> list[tuple[str, str]]:
 
 
 def run_check(explain: bool, **kw: Any) -> int:
-    from guard.doors.interface import CheckOptions
+    import os
+
+    from guard.doors.interface import CheckOptions, run_ids
     from guard.doors.registry import door_for
     from guard.judge import judge
     from guard.redact import redact_text
@@ -200,7 +202,9 @@ def run_check(explain: bool, **kw: Any) -> int:
     opts = CheckOptions(**kw)
     door = door_for(opts)
     prepared = door.prepare(opts)
-    decision = judge(prepared, mode=opts.mode, audit_log=audit_log)
+    decision = judge(
+        prepared, mode=opts.mode, audit_log=audit_log, how=door.how_to_approve, run=run_ids(os.environ)
+    )
     _write(render(decision, opts.fmt, explain=explain), opts.output)
     if opts.sarif_file:
         _write(render(decision, "sarif"), opts.sarif_file)

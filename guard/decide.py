@@ -41,6 +41,7 @@ def decide(
     policy_source: str = "builtin:default",
     notes: list[str] | None = None,
     codeowners: CodeOwners | None = None,
+    how: tuple[str, ...] = (),
 ) -> Decision:
     reasons = [*(notes or []), *identity_reasons(change)]
     verdict: Verdict = "allow"
@@ -64,7 +65,7 @@ def decide(
             if codeowners is not None:
                 paths = {f.path for f in steps if f.path}
                 owners = frozenset(normalise(o) for p in paths for o in codeowners.owners_for(p))
-        step_up = judge(change, specs, policy.break_glass, owners)
+        step_up = judge(change, specs, policy.break_glass, owners, how)
         for appr, why in step_up.rejected:
             reasons.append(f"approval by {appr.approver} ({appr.kind}) not counted: {why}")
         for appr in step_up.counted:

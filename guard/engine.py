@@ -41,6 +41,7 @@ def evaluate(
     baseline: tuple[str, str] | None = None,
     codeowners: CodeOwners | None = None,
     ci_reach: dict[str, Reach] | None = None,
+    how: tuple[str, ...] = (),
 ) -> Decision:
     """With a `deadline`, every stage (and every loop that calls `budget.check()`) runs under it and
     `BudgetExceeded` ends the evaluation once it has passed. `baseline` is (text, where) of the
@@ -67,6 +68,7 @@ def evaluate(
             policy_source=policy_source,
             notes=[*(notes or []), *change.notes],
             codeowners=codeowners,
+            how=how,
         )
         budget.check("redacting")
         return redact_decision(decision)  # what leaves the engine is fit for every output

@@ -9,6 +9,8 @@ decides does not.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from guard import budget
 from guard.doors.interface import Prepared
 from guard.engine import evaluate
@@ -22,11 +24,14 @@ def judge(
     mode: Mode | None = None,
     audit_log: str | None = None,
     deadline: budget.Deadline | None = None,
+    how: tuple[str, ...] = (),
+    run: Mapping[str, str] | None = None,
 ) -> Decision:
     """`mode` is what the caller asked for (a flag); the trusted policy may refuse to relax it.
 
     With `audit_log`, the record is appended before the decision is returned: a decision that
-    cannot be recorded fails closed (GuardError) and nothing is shown as if it had been judged."""
+    cannot be recorded fails closed (GuardError) and nothing is shown as if it had been judged.
+    `how` is the door's instructions for a step-up; `run` its CI run identifiers (audit only)."""
     trusted = prepared.trusted
     effective, refused = effective_mode(trusted.policy, mode)
     # The door's notes (range chosen, policy source, what could not be read) belong to the change:
@@ -41,9 +46,10 @@ def judge(
         baseline=trusted.baseline,
         codeowners=trusted.codeowners,
         ci_reach=trusted.ci_reach,
+        how=how,
     )
     if audit_log:
         from guard.audit import append, build_record
 
-        append(audit_log, build_record(decision))
+        append(audit_log, build_record(decision, run or {}))
     return decision

@@ -9,6 +9,7 @@ line in guard/doors/registry.py.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -42,10 +43,19 @@ class Prepared:
     notes: list[str] = field(default_factory=list)  # shown by every report, ahead of the change's own
 
 
+# The CI run identifiers an audit record carries, whichever door judged inside that run.
+RUN_ENV = ("GITHUB_RUN_ID", "GITHUB_RUN_ATTEMPT", "GITHUB_DEPLOYMENT_ID", "CI_PIPELINE_ID", "CI_JOB_ID")
+
+
+def run_ids(env: Mapping[str, str]) -> dict[str, str]:
+    return {k: env[k] for k in RUN_ENV if env.get(k)}
+
+
 class Door(Protocol):
     """One source of changes. `prepare` raises GuardError (exit 2/3) when it cannot judge."""
 
     name: str
+    how_to_approve: tuple[str, ...]  # what a step-up report tells people to do, on this door
 
     def prepare(self, opts: CheckOptions) -> Prepared: ...
 

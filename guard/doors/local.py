@@ -55,10 +55,16 @@ def publish(decision: Decision, opts: CheckOptions, prepared: Prepared) -> list[
     return []
 
 
+HOW: tuple[str, ...] = (
+    "no approvals can be read in a local run: open a pull/merge request and let a person approve it",
+)
+
+
 class LocalDoor:
     """The local door as guard/doors/registry.py lists it (guard/doors/interface.py: Door)."""
 
     name = "local"
+    how_to_approve = HOW
     prepare = staticmethod(prepare)
     publish = staticmethod(publish)
 

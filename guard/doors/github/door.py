@@ -239,10 +239,18 @@ def publish(decision: Decision, opts: CheckOptions, prepared: Prepared) -> list[
     return notes
 
 
+HOW: tuple[str, ...] = (
+    "a qualifying reviewer approves the pull request (Review changes -> Approve) on the current head",
+    "or applies the step-up label after the latest push",
+    "then re-run the check (it re-runs on pull_request_review when the workflow listens to it)",
+)
+
+
 class GitHubDoor:
     """The github door as guard/doors/registry.py lists it (guard/doors/interface.py: Door)."""
 
     name = "github"
+    how_to_approve = HOW
     prepare = staticmethod(prepare)
     publish = staticmethod(publish)
 

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 from guard.doors.deploy_gate import agent_shas, agent_test, attach
 from guard.doors.github.api import describe, get_json
 from guard.doors.github.deploy import last_success, vouch
+from guard.doors.github.door import HOW as GITHUB_HOW
 from guard.doors.github.event import Payload
 from guard.doors.interface import Prepared
 from guard.judge import judge as judge_prepared
@@ -232,7 +233,8 @@ def _judge(gh: Github, req: Request, policy: Policy, mode: Mode, policy_source: 
     )
     got = vouch(gh, req.repository, change, agent_shas(change, policy, is_agent), policy, is_agent)
     attach(change, got)
-    decision = judge_prepared(Prepared(change, TrustedPolicy(policy, policy_source, ref=None)), mode=mode)
+    trusted = TrustedPolicy(policy, policy_source, ref=None)
+    decision = judge_prepared(Prepared(change, trusted), mode=mode, how=GITHUB_HOW)
     return Verdict("approved" if decision.exit_code == 0 else "rejected", comment_for(decision), decision)
 
 

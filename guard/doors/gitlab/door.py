@@ -187,10 +187,17 @@ def publish(decision: Decision, opts: CheckOptions, prepared: Prepared) -> list[
     return out
 
 
+HOW: tuple[str, ...] = (
+    "a qualifying member approves the merge request after the latest push",
+    "then retry the pipeline-guard job",
+)
+
+
 class GitLabDoor:
     """The gitlab door as guard/doors/registry.py lists it (guard/doors/interface.py: Door)."""
 
     name = "gitlab"
+    how_to_approve = HOW
     prepare = staticmethod(prepare)
     publish = staticmethod(publish)
 

@@ -43,6 +43,10 @@ from guard.report.escape import plain
 from guard.trusted import TrustedPolicy, trusted_ci_reach
 
 DOOR = "pre-receive"
+HOW: tuple[str, ...] = (
+    "push commits (or an annotated tag) signed with a key in the allowed-signers file",
+    'or, as a verified human, push the agent\'s work with -o pipeline-guard.approve="<reason>"',
+)
 _LINE = re.compile(r"^([0-9a-f]{40}(?:[0-9a-f]{24})?) ([0-9a-f]{40}(?:[0-9a-f]{24})?) (\S+)$")
 MAX_TEXT = 220
 
@@ -287,7 +291,7 @@ def judge_push(
             r.change.approvals.extend(approvals)
             r.change.notes.extend(notes)
             trusted = TrustedPolicy(policy, policy_source, ref=None, ci_reach=reach or {})
-            r.decision = judge(Prepared(r.change, trusted), deadline=deadline, audit_log=audit_log)
+            r.decision = judge(Prepared(r.change, trusted), deadline=deadline, audit_log=audit_log, how=HOW)
     return results
 
 
