@@ -24,7 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from guard import __version__
-from guard.model import Approval, Decision, GuardError, UsageError
+from guard.errors import GuardError, UsageError
+from guard.model import Approval, Decision
 from guard.redact import redact_data, redact_decision
 from guard.trailers import trailer_values
 

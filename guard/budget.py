@@ -22,7 +22,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from types import FrameType
 
-from guard.model import InternalError
+from guard.errors import InternalError
 
 
 class BudgetExceeded(InternalError):

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 import click
 
 from guard import __version__
-from guard.model import EXIT_INTERNAL, GuardError
+from guard.errors import EXIT_INTERNAL, GuardError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -176,7 +176,7 @@ def _write(text: str, output: str | None) -> None:
 
 def _report_files(specs: tuple[str, ...]) -> list[tuple[str, str]]:
     """`FORMAT=PATH` pairs, checked before any work so a typo is a usage error (exit 2)."""
-    from guard.model import UsageError
+    from guard.errors import UsageError
     from guard.report import FORMATS
 
     out: list[tuple[str, str]] = []
@@ -476,8 +476,8 @@ def doctor(
     import os
 
     from guard.doctor import Options, exit_code, referenced_environments, render_json, render_text
+    from guard.errors import UsageError
     from guard.identify import load_fingerprints
-    from guard.model import UsageError
     from guard.policy import builtin_policy, load_policy_file
 
     env = os.environ

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from guard.model import EXIT_ALLOW, EXIT_GATED, UsageError
+from guard.errors import EXIT_ALLOW, EXIT_GATED, UsageError
 from guard.report.escape import plain
 
 Status = Literal["ok", "warn", "could-not-verify"]

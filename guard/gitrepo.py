@@ -23,18 +23,9 @@ from pathlib import Path
 from typing import IO, Any
 
 from guard import budget
+from guard.errors import InternalError, UsageError
 from guard.hunks import removed_in
-from guard.model import (
-    ZERO_SHA,
-    AddedLine,
-    Change,
-    Commit,
-    FileChange,
-    FileStatus,
-    InternalError,
-    Person,
-    UsageError,
-)
+from guard.model import ZERO_SHA, AddedLine, Change, Commit, FileChange, FileStatus, Person
 from guard.trailers import parse_trailers
 
 _STATUS: dict[str, FileStatus] = {

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from guard import budget
 from guard.autonomy import MAKER_ROLES, commit_level, highest
+from guard.errors import UsageError
 from guard.model import (
     UNKNOWN_PUSHER,
     Actor,
@@ -41,7 +42,6 @@ from guard.model import (
     Identity,
     IdentityKind,
     Person,
-    UsageError,
 )
 from guard.redact import Redactor
 

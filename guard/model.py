@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple, Protocol
 
+from guard.errors import EXIT_ALLOW, EXIT_GATED, InternalError
+
 IdentityKind = Literal["human", "agent", "automation", "unknown"]
 Autonomy = Literal["autonomous", "supervised", "assisted"]  # how an agent worked (autonomy.py)
 FindingKind = Literal["path", "secret", "permission", "release", "identity"]
@@ -21,12 +23,6 @@ FileStatus = Literal["added", "modified", "deleted", "renamed", "copied", "type-
 IDENTITY_KINDS: tuple[IdentityKind, ...] = ("human", "agent", "automation", "unknown")
 
 ZERO_SHA = "0" * 40
-
-# Exit codes: the documented contract (README "Exit codes").
-EXIT_ALLOW = 0
-EXIT_GATED = 1
-EXIT_USAGE = 2
-EXIT_INTERNAL = 3
 
 
 @dataclass(frozen=True)
@@ -417,25 +413,3 @@ class Decision:
         if self.mode == "advisory":
             return EXIT_ALLOW
         return EXIT_GATED if self.verdict in ("step-up", "block") else EXIT_ALLOW
-
-
-class GuardError(Exception):
-    """An error with a clear one-line message and a documented exit code. Never a traceback."""
-
-    exit_code = EXIT_INTERNAL
-
-    def __init__(self, message: str, *, where: str | None = None) -> None:
-        self.where = where
-        super().__init__(f"{where}: {message}" if where else message)
-
-
-class UsageError(GuardError):
-    """Bad flag, invalid policy, unknown ref: exit 2."""
-
-    exit_code = EXIT_USAGE
-
-
-class InternalError(GuardError):
-    """Something we could not read or compute: exit 3 (fail closed)."""
-
-    exit_code = EXIT_INTERNAL

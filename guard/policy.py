@@ -26,7 +26,8 @@ from pydantic import (
     model_validator,
 )
 
-from guard.model import Action, Mode, UsageError
+from guard.errors import UsageError
+from guard.model import Action, Mode
 
 
 def _rules_dir() -> Path:

@@ -20,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from guard.model import UsageError
+from guard.errors import UsageError
 
 MAX_BYTES = 1_000_000
 MAX_DEPTH = 100

@@ -17,8 +17,8 @@ from guard.checks.ci_model import ci_kind
 from guard.checks.ci_reach import Reach, reach_of
 from guard.codeowners import LOCATIONS, CodeOwners
 from guard.codeowners import parse as parse_codeowners
+from guard.errors import UsageError
 from guard.gitrepo import GitRepo
-from guard.model import UsageError
 from guard.policy import POLICY_FILES, Policy, build_policy, builtin_policy, load_policy_file
 
 

@@ -18,7 +18,7 @@ from click.testing import CliRunner
 from gitutil import CLAUDE_TRAILER, Repo
 
 from guard.cli import main
-from guard.model import UsageError
+from guard.errors import UsageError
 from guard.policy import build_policy
 
 WF = "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make\n"

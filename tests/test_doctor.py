@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from guard.doctor import ok, referenced_environments, render_json, render_text, unverified, warn
-from guard.model import UsageError
+from guard.errors import UsageError
 
 
 def test_exit_code_is_0_only_when_everything_is_ok() -> None:

@@ -16,7 +16,7 @@ from standins.github import example
 
 from guard.doors.github.event import event_range, read_context
 from guard.doors.gitlab.ci import read_pipeline
-from guard.model import UsageError
+from guard.errors import UsageError
 
 EVENTS = [
     ("pull_request", "opened"),

@@ -10,6 +10,7 @@ from gitutil import Repo
 from hypothesis import given
 from hypothesis import strategies as st
 
+from guard.errors import InternalError
 from guard.gitrepo import (
     LOG_PATCH_ARGS,
     GitRepo,
@@ -20,7 +21,7 @@ from guard.gitrepo import (
     parse_log_patches,
     parse_raw_commit,
 )
-from guard.model import FileChange, InternalError
+from guard.model import FileChange
 
 
 def test_added_lines_carry_new_line_numbers(repo: Repo) -> None:
@@ -55,7 +56,7 @@ def test_metadata_trailers_and_signature_presence(repo: Repo) -> None:
 
 
 def test_unknown_revision_is_a_usage_error(repo: Repo) -> None:
-    from guard.model import UsageError
+    from guard.errors import UsageError
 
     with pytest.raises(UsageError, match="unknown head 'nope'"):
         GitRepo(repo.path).resolve("nope", "head")
@@ -68,7 +69,7 @@ def test_shallow_clone_missing_base_says_so(repo: Repo, tmp_path) -> None:  # ty
         repo.commit(f"c{i}", files={f"{i}.txt": "x\n"})
     clone = tmp_path / "shallow"
     repo.git("clone", "-q", "--depth=1", f"file://{repo.path}", str(clone))
-    from guard.model import UsageError
+    from guard.errors import UsageError
 
     with pytest.raises(UsageError, match="shallow clone"):
         GitRepo(clone).build_change("HEAD~2", "HEAD")

@@ -12,6 +12,7 @@ from gitutil import CLAUDE_TRAILER, COPILOT, HUMAN, Repo
 from guard.checks import run_checks
 from guard.checks.interface import CheckContext
 from guard.cli import main
+from guard.errors import UsageError
 from guard.gitrepo import GitRepo
 from guard.identify import (
     identify_actor,
@@ -21,7 +22,7 @@ from guard.identify import (
     load_fingerprints,
     render_identify_text,
 )
-from guard.model import Actor, Approval, Change, Commit, Person, UsageError
+from guard.model import Actor, Approval, Change, Commit, Person
 from guard.policy import Policy, build_policy, builtin_policy
 
 DEPENDABOT = ("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com")

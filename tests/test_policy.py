@@ -9,7 +9,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from guard.model import UsageError
+from guard.errors import UsageError
 from guard.policy import build_policy, builtin_policy, effective_mode, load_policy_file, policy_schema
 
 

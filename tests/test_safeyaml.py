@@ -10,7 +10,7 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from guard.model import UsageError
+from guard.errors import UsageError
 from guard.safeyaml import DocumentError, LineDict, LineList, load_json, load_yaml, load_yaml_all, strip_jsonc
 
 

@@ -11,8 +11,9 @@ from gitutil import Repo, git
 
 from guard.checks.interface import CheckContext
 from guard.checks.secrets import check, scan_change
+from guard.errors import UsageError
 from guard.gitrepo import GitRepo
-from guard.model import AddedLine, Change, FileChange, UsageError
+from guard.model import AddedLine, Change, FileChange
 from guard.policy import Policy, Rule, builtin_policy
 from guard.secrets import redact
 from guard.secrets.baseline import load_baseline

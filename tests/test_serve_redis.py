@@ -19,7 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 from serve_load import ReplayAPI, deliver, deploy_state, protection_payload, run_route, signed, start_receiver
 
 from guard.doors.github.serve import Outcome, RedisStore, make_store
-from guard.model import UsageError
+from guard.errors import UsageError
 
 DEPLOYED, HEAD, AGENT = "0" * 40, "3" * 40, "a" * 40
 

@@ -21,8 +21,9 @@ from test_gitlab_door import mr_env
 from test_prereceive import AGENT_ACCOUNTS, Server, push
 
 from guard.cli import main
+from guard.errors import InternalError
 from guard.gitrepo import GitRepo
-from guard.model import ZERO_SHA, InternalError
+from guard.model import ZERO_SHA
 
 STRICT = "mode: enforce\n"
 PERMISSIVE = "mode: advisory\nallow_weaker_mode: true\nextends: []\n"

@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from guard.errors import UsageError
 from guard.gitrepo import GitRepo
 from guard.identify import identify_actor, identify_commit, load_fingerprints
-from guard.model import Actor, Approval, Change, UsageError
+from guard.model import Actor, Approval, Change
 from guard.policy import Policy
 
 IsAgent = Callable[[str, "str | None", "str | None"], bool]  # (login, account id, account type)

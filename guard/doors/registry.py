@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable, Mapping
 
 from guard.doors.interface import CheckOptions, Door
-from guard.model import UsageError
+from guard.errors import UsageError
 
 
 def _local() -> Door:

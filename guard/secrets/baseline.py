@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from guard.model import UsageError
+from guard.errors import UsageError
 
 
 def load_baseline(text: str, where: str = ".secrets.baseline") -> dict[str, frozenset[str]]:

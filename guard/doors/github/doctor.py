@@ -15,8 +15,9 @@ from urllib.parse import quote
 from guard.doctor import Options, Result, ok, unverified, warn
 from guard.doors.github.api import JSON, client, describe, get_all, get_json
 from guard.doors.github.event import GitHubContext
+from guard.errors import InternalError, UsageError
 from guard.identify import Fingerprints, identify_actor
-from guard.model import Actor, InternalError, UsageError
+from guard.model import Actor
 
 if TYPE_CHECKING:
     from github import Github

@@ -21,9 +21,10 @@ from guard.doors.github.event import EventRange, GitHubContext, event_range, gua
 from guard.doors.github.git import ensure_range
 from guard.doors.github.workflow import annotation_lines, notes_section, outputs, write_outputs, write_summary
 from guard.doors.interface import CheckOptions, Prepared
+from guard.errors import UsageError
 from guard.gitrepo import GitRepo
 from guard.identify import Fingerprints, identify_actor, identify_commit, load_fingerprints
-from guard.model import UNKNOWN_PUSHER, Actor, Change, Decision, UsageError
+from guard.model import UNKNOWN_PUSHER, Actor, Change, Decision
 from guard.policy import Policy
 from guard.trusted import load_trusted_policy
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from guard.model import ZERO_SHA, Actor, RefUpdate, UsageError
+from guard.errors import UsageError
+from guard.model import ZERO_SHA, Actor, RefUpdate
 
 SOURCE = "github-event"
 _SHA = re.compile(r"^[0-9a-f]{40}$")

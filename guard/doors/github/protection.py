@@ -22,8 +22,9 @@ from guard.doors.github.deploy import last_success, vouch
 from guard.doors.github.door import HOW as GITHUB_HOW
 from guard.doors.github.event import Payload
 from guard.doors.interface import Prepared
+from guard.errors import InternalError, UsageError
 from guard.judge import judge as judge_prepared
-from guard.model import Actor, Change, Commit, Decision, InternalError, Mode, Person, UsageError
+from guard.model import Actor, Change, Commit, Decision, Mode, Person
 from guard.policy import Policy
 from guard.report.escape import plain
 from guard.trailers import parse_trailers

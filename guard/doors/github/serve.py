@@ -26,7 +26,8 @@ from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Protocol
 
-from guard.model import InternalError, Mode, UsageError
+from guard.errors import InternalError, UsageError
+from guard.model import Mode
 from guard.policy import Policy
 
 if TYPE_CHECKING:

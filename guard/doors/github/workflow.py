@@ -10,7 +10,8 @@ import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
-from guard.model import Decision, Finding, GuardError
+from guard.errors import GuardError
+from guard.model import Decision, Finding
 from guard.report.escape import markdown, workflow_data, workflow_property
 from guard.report.presentation import ACTION
 

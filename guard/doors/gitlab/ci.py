@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
 
+from guard.errors import UsageError
 from guard.gitrepo import GitRepo
-from guard.model import ZERO_SHA, UsageError
+from guard.model import ZERO_SHA
 
 Kind = Literal["merge_request", "branch", "tag"]
 _SHA = re.compile(r"^(?:[0-9a-f]{40}|[0-9a-f]{64})$")

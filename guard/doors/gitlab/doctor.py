@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from guard.doctor import Options, Result, ok, unverified, warn
 from guard.doors.gitlab.api import TIMEOUT, failure_text
-from guard.model import InternalError, UsageError
+from guard.errors import InternalError, UsageError
 
 if TYPE_CHECKING:
     from guard.identify import Fingerprints

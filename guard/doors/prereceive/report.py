@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, TextIO
 
-from guard.model import EXIT_ALLOW, EXIT_GATED, Finding
+from guard.errors import EXIT_ALLOW, EXIT_GATED
+from guard.model import Finding
 from guard.redact import redact_text
 from guard.report.escape import plain
 from guard.report.presentation import VERDICT, by_severity
