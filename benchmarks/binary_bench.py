@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from guard.checks.secrets import check  # noqa: E402
-from guard.gitrepo import GitRepo  # noqa: E402
+from guard.git.repo import GitRepo  # noqa: E402
 from guard.policy import builtin_policy  # noqa: E402
 
 

@@ -22,7 +22,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from test_identify_labelled import Sample, fast_import, generated_people, load_labelled  # noqa: E402
 
-from guard.gitrepo import GitRepo  # noqa: E402
+from guard.git.repo import GitRepo  # noqa: E402
 from guard.identify import identify_range  # noqa: E402
 from guard.policy import builtin_policy  # noqa: E402
 

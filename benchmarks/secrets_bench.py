@@ -107,7 +107,7 @@ def timed(fn):  # type: ignore[no-untyped-def]
 
 def run_guard(repo: Path, base: str) -> tuple[float, float, set[tuple[str, int]], int]:
     from guard.checks.secrets import check
-    from guard.gitrepo import GitRepo
+    from guard.git.repo import GitRepo
     from guard.policy import builtin_policy
 
     policy = builtin_policy()
@@ -240,7 +240,7 @@ def memory(megabytes: int) -> None:
 def measure_child(repo: str, base: str) -> None:
     """Run in a fresh process: peak RSS after reading git, then after the secret check."""
     from guard.checks.secrets import check
-    from guard.gitrepo import GitRepo
+    from guard.git.repo import GitRepo
     from guard.policy import builtin_policy
 
     policy = builtin_policy()

@@ -302,7 +302,7 @@ def identify(repo: str | None, fmt: str, policy: str | None, progress: bool | No
 
     One row per commit plus a summary; --format json prints {"commits": [...], "summary": {...}}.
     """
-    from guard.gitrepo import GitRepo
+    from guard.git.repo import GitRepo
     from guard.identify import identify_range, render_identify_text
     from guard.policy import builtin_policy, load_policy_file
 

@@ -46,7 +46,7 @@ from guard.model import (
 from guard.redact import Redactor
 
 if TYPE_CHECKING:
-    from guard.gitrepo import GitRepo
+    from guard.git.repo import GitRepo
     from guard.policy import Account, Policy
 
 ROLES = ("author", "committer", "co-author")

@@ -199,7 +199,7 @@ class Commit:
     trailers: tuple[tuple[str, str], ...] = ()  # (key as written, value), from anywhere in the body
     signed: bool = False  # a signature is present (not necessarily valid)
     signature_status: str | None = None  # git's %G? letter when verification was asked for
-    files: list[FileChange] = field(default_factory=list)  # this commit's own diff (merges: see gitrepo)
+    files: list[FileChange] = field(default_factory=list)  # this commit's own diff (merges: see git/parse.py)
     identity: Identity = UNKNOWN  # filled by identify
 
     @property

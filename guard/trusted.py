@@ -18,7 +18,7 @@ from guard.checks.ci_reach import Reach, reach_of
 from guard.codeowners import LOCATIONS, CodeOwners
 from guard.codeowners import parse as parse_codeowners
 from guard.errors import UsageError
-from guard.gitrepo import GitRepo
+from guard.git.repo import GitRepo
 from guard.policy import POLICY_FILES, Policy, build_policy, builtin_policy, load_policy_file
 
 

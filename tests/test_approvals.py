@@ -10,7 +10,7 @@ import pytest
 from gitutil import CLAUDE_TRAILER, Repo
 
 from guard.engine import evaluate
-from guard.gitrepo import GitRepo
+from guard.git.repo import GitRepo
 from guard.model import Actor, Approval, Change, Decision
 from guard.policy import build_policy, builtin_policy
 

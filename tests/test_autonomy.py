@@ -17,7 +17,7 @@ from gitutil import CLAUDE_TRAILER, COPILOT, HUMAN, Repo
 from standins.github import WORKFLOW, actions_env, pr_repos, pull_request_event
 
 from guard.cli import main
-from guard.gitrepo import GitRepo
+from guard.git.repo import GitRepo
 from guard.identify import identify_commit, load_fingerprints
 from guard.policy import builtin_policy
 

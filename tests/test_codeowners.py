@@ -6,7 +6,7 @@ from gitutil import CLAUDE_TRAILER, Repo
 
 from guard.codeowners import normalise, parse
 from guard.engine import evaluate
-from guard.gitrepo import GitRepo
+from guard.git.repo import GitRepo
 from guard.model import Approval, Decision
 from guard.trusted import load_trusted_policy
 

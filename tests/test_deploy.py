@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from gitutil import CLAUDE_TRAILER, COPILOT, Repo
 
 from guard.engine import evaluate
-from guard.gitrepo import GitRepo
+from guard.git.repo import GitRepo
 from guard.model import Actor, Approval, Change
 from guard.policy import builtin_policy
 

@@ -22,7 +22,7 @@ from guard.doors.github.approvals import (
     review_approvals,
     timeline_evidence,
 )
-from guard.gitrepo import GitRepo
+from guard.git.repo import GitRepo
 from guard.identify import identify_actor, identify_change, load_fingerprints
 from guard.model import Actor, Approval, Change, StepUp
 from guard.policy import builtin_policy

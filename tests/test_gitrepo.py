@@ -11,16 +11,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from guard.errors import InternalError
-from guard.gitrepo import (
+from guard.git.parse import (
     LOG_PATCH_ARGS,
-    GitRepo,
-    _parse_patches,
-    _parse_raw_entries,
-    _Reader,
+    Reader,
     looks_like_text,
     parse_log_patches,
+    parse_patches,
     parse_raw_commit,
+    parse_raw_entries,
 )
+from guard.git.repo import GitRepo
 from guard.model import FileChange
 
 
@@ -83,12 +83,12 @@ def test_raw_commit_parser_never_crashes(data: bytes) -> None:
 
 @given(st.binary(max_size=3000))
 def test_diff_parsers_never_crash(data: bytes) -> None:
-    r = _Reader(data)
+    r = Reader(data)
     try:
-        files = _parse_raw_entries(r)
+        files = parse_raw_entries(r)
     except InternalError:
         return
-    _parse_patches(r, files)
+    parse_patches(r, files)
     for f in files:
         assert all(a.number >= 0 for a in f.added)
 
@@ -113,7 +113,7 @@ def test_diff_parsers_never_crash(data: bytes) -> None:
 )
 def test_patch_parser_on_patch_shaped_noise(lines: list[bytes]) -> None:
     files = [FileChange(path=f"f{i}", status="modified") for i in range(5)]
-    _parse_patches(_Reader(b"\n".join(lines)), files)
+    parse_patches(Reader(b"\n".join(lines)), files)
     assert sum(len(f.added) for f in files) <= sum(1 for ln in lines if ln.startswith(b"+"))
 
 
@@ -146,15 +146,15 @@ def log_output(tmp_path_factory: pytest.TempPathFactory) -> bytes:
     return subprocess.run(["git", *LOG_PATCH_ARGS], cwd=repo.path, capture_output=True, check=True).stdout
 
 
-def _summary(r: _Reader) -> list[tuple[str, list[tuple[str, str, list[tuple[int, str]]]]]]:
+def _summary(r: Reader) -> list[tuple[str, list[tuple[str, str, list[tuple[int, str]]]]]]:
     return [(sha, [(f.path, f.status, list(f.added)) for f in files]) for sha, files in parse_log_patches(r)]
 
 
 @given(st.lists(st.integers(min_value=1, max_value=300), min_size=1, max_size=20))
 def test_streamed_parse_equals_whole_buffer_parse(log_output: bytes, sizes: list[int]) -> None:
-    whole = _summary(_Reader(log_output))
+    whole = _summary(Reader(log_output))
     assert len(whole) == 4 and any(f[0] == "we ird\nname" for f in whole[-1][1])
-    streamed = _summary(_Reader(stream=_Chunky(log_output, sizes)))  # type: ignore[arg-type]
+    streamed = _summary(Reader(stream=_Chunky(log_output, sizes)))  # type: ignore[arg-type]
     assert streamed == whole
 
 

@@ -13,7 +13,7 @@ from guard.checks import run_checks
 from guard.checks.interface import CheckContext
 from guard.cli import main
 from guard.errors import UsageError
-from guard.gitrepo import GitRepo
+from guard.git.repo import GitRepo
 from guard.identify import (
     identify_actor,
     identify_change,

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from guard.gitrepo import GitRepo
+from guard.git.repo import GitRepo
 from guard.identify import identify_commit, load_fingerprints
 
 DATA = Path(__file__).parent / "data" / "identity" / "labelled.yml"

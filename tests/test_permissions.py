@@ -17,7 +17,7 @@ from guard.checks import permissions, run_checks
 from guard.checks.changeio import per_change
 from guard.checks.interface import CheckContext
 from guard.checks.permissions import unpinned_action
-from guard.gitrepo import GitRepo
+from guard.git.repo import GitRepo
 from guard.model import Change, FileChange, Identity
 
 WF = ".github/workflows/ci.yml"

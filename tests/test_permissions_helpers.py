@@ -15,7 +15,7 @@ from gitutil import Repo
 
 from guard.checks import permissions, release
 from guard.checks.interface import CheckContext
-from guard.gitrepo import GitRepo
+from guard.git.repo import GitRepo
 from guard.model import AddedLine, Change, Commit, FileChange, Finding, Person, RefUpdate
 from guard.policy import Policy, Rule, builtin_policy
 

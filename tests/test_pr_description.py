@@ -12,7 +12,7 @@ from test_github_event import run
 from test_gitlab_door import CI, check, mr_env
 
 from guard.engine import evaluate
-from guard.gitrepo import GitRepo
+from guard.git.repo import GitRepo
 from guard.policy import builtin_policy
 
 CODEX_BODY = (

@@ -12,7 +12,7 @@ from gitutil import Repo, git
 from guard.checks.interface import CheckContext
 from guard.checks.secrets import check, scan_change
 from guard.errors import UsageError
-from guard.gitrepo import GitRepo
+from guard.git.repo import GitRepo
 from guard.model import AddedLine, Change, FileChange
 from guard.policy import Policy, Rule, builtin_policy
 from guard.secrets import redact

@@ -22,7 +22,7 @@ from gitutil import CLAUDE_TRAILER, Repo
 from guard import budget
 from guard.cli import main
 from guard.engine import evaluate
-from guard.gitrepo import GitRepo
+from guard.git.repo import GitRepo
 from guard.model import Decision
 from guard.policy import builtin_policy
 from guard.secrets.binary import OVERLAP, scan_chunks, scan_runs

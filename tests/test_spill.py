@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from gitutil import CLAUDE_TRAILER, Repo
 
 from guard.cli import main
-from guard.gitrepo import GitRepo
+from guard.git.repo import GitRepo
 from guard.model import added_lines
 
 TOKEN = "ghp_" + "Vb7Nm3Qw8Er2Ty6Ui1Op5As9Df4Gh0Jk3Lz7X"

@@ -22,7 +22,7 @@ from test_prereceive import AGENT_ACCOUNTS, Server, push
 
 from guard.cli import main
 from guard.errors import InternalError
-from guard.gitrepo import GitRepo
+from guard.git.repo import GitRepo
 from guard.model import ZERO_SHA
 
 STRICT = "mode: enforce\n"

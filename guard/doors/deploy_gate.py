@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from guard.errors import UsageError
-from guard.gitrepo import GitRepo
+from guard.git.repo import GitRepo
 from guard.identify import identify_actor, identify_commit, load_fingerprints
 from guard.model import Actor, Approval, Change
 from guard.policy import Policy

@@ -6,7 +6,7 @@ import os
 
 from guard.doors.interface import CheckOptions, Prepared
 from guard.errors import UsageError
-from guard.gitrepo import GitRepo
+from guard.git.repo import GitRepo
 from guard.identify import load_fingerprints, runner_evidence
 from guard.model import Decision
 from guard.trusted import load_trusted_policy

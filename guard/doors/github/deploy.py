@@ -30,7 +30,7 @@ from guard.doors.github.api import Reader, describe, get_all, get_json
 from guard.doors.github.approvals import commit_delegators, review_approvals, timeline_evidence
 from guard.doors.github.event import GitHubContext, Payload, read_context
 from guard.doors.interface import CheckOptions
-from guard.gitrepo import GitRepo
+from guard.git.repo import GitRepo
 from guard.model import Actor, Change
 from guard.policy import Policy
 from guard.trusted import load_trusted_policy

@@ -22,7 +22,7 @@ from guard.doors.github.git import ensure_range
 from guard.doors.github.workflow import annotation_lines, notes_section, outputs, write_outputs, write_summary
 from guard.doors.interface import CheckOptions, Prepared
 from guard.errors import UsageError
-from guard.gitrepo import GitRepo
+from guard.git.repo import GitRepo
 from guard.identify import Fingerprints, identify_actor, identify_commit, load_fingerprints
 from guard.model import UNKNOWN_PUSHER, Actor, Change, Decision
 from guard.policy import Policy

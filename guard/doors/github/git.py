@@ -12,7 +12,7 @@ from __future__ import annotations
 import subprocess
 
 from guard.errors import UsageError
-from guard.gitrepo import GitRepo
+from guard.git.repo import GitRepo
 
 DEPTHS = (50, 400, 3000)
 HINT = "check out with `actions/checkout` and `fetch-depth: 0`, or give the job network access to origin"

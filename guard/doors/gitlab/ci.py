@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from guard.errors import UsageError
-from guard.gitrepo import GitRepo
+from guard.git.repo import GitRepo
 from guard.model import ZERO_SHA
 
 Kind = Literal["merge_request", "branch", "tag"]

@@ -30,7 +30,7 @@ from guard.doors.deploy_gate import (
 from guard.doors.deploy_gate import vouch as gate_vouch
 from guard.doors.gitlab.api import SOURCE, GitLabAPI, bind_head, failure_text, parse_time
 from guard.doors.interface import CheckOptions, Prepared
-from guard.gitrepo import GitRepo
+from guard.git.repo import GitRepo
 from guard.model import Actor, Approval, Change
 from guard.policy import Policy
 from guard.trusted import load_trusted_policy

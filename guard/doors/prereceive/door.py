@@ -29,7 +29,7 @@ from guard import budget
 from guard.doors.interface import Prepared
 from guard.doors.prereceive.hostenv import APPROVE_OPTION, SOURCE, Host, read_host
 from guard.errors import UsageError
-from guard.gitrepo import GitRepo
+from guard.git.repo import GitRepo
 from guard.judge import judge
 from guard.model import ZERO_SHA, Approval, Change, Decision, RefUpdate
 from guard.policy import Policy, builtin_policy, load_policy_file
