@@ -303,8 +303,9 @@ def identify(repo: str | None, fmt: str, policy: str | None, progress: bool | No
     One row per commit plus a summary; --format json prints {"commits": [...], "summary": {...}}.
     """
     from guard.git.repo import GitRepo
-    from guard.identify import identify_range, render_identify_text
+    from guard.identify_change import identify_range
     from guard.policy import builtin_policy, load_policy_file
+    from guard.report.identify import render_identify_text
 
     pol = load_policy_file(policy) if policy else builtin_policy()
     show = sys.stderr.isatty() if progress is None else progress
@@ -477,7 +478,7 @@ def doctor(
 
     from guard.doctor import Options, exit_code, referenced_environments, render_json, render_text
     from guard.errors import UsageError
-    from guard.identify import load_fingerprints
+    from guard.fingerprints import load_fingerprints
     from guard.policy import builtin_policy, load_policy_file
 
     env = os.environ

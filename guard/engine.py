@@ -10,7 +10,7 @@ from guard.checks.ci_reach import Reach
 from guard.checks.interface import CheckContext
 from guard.codeowners import CodeOwners
 from guard.decide import decide
-from guard.identify import identify_change
+from guard.identify_change import identify_change
 from guard.model import Change, Decision, Mode
 from guard.policy import Policy
 from guard.redact import redact_decision

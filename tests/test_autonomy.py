@@ -17,8 +17,9 @@ from gitutil import CLAUDE_TRAILER, COPILOT, HUMAN, Repo
 from standins.github import WORKFLOW, actions_env, pr_repos, pull_request_event
 
 from guard.cli import main
+from guard.fingerprints import load_fingerprints
 from guard.git.repo import GitRepo
-from guard.identify import identify_commit, load_fingerprints
+from guard.identify import identify_commit
 from guard.policy import builtin_policy
 
 FP = load_fingerprints(builtin_policy())

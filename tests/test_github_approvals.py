@@ -22,8 +22,10 @@ from guard.doors.github.approvals import (
     review_approvals,
     timeline_evidence,
 )
+from guard.fingerprints import load_fingerprints
 from guard.git.repo import GitRepo
-from guard.identify import identify_actor, identify_change, load_fingerprints
+from guard.identify import identify_actor
+from guard.identify_change import identify_change
 from guard.model import Actor, Approval, Change, StepUp
 from guard.policy import builtin_policy
 

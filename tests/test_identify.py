@@ -13,17 +13,13 @@ from guard.checks import run_checks
 from guard.checks.interface import CheckContext
 from guard.cli import main
 from guard.errors import UsageError
+from guard.fingerprints import load_fingerprints
 from guard.git.repo import GitRepo
-from guard.identify import (
-    identify_actor,
-    identify_change,
-    identify_commit,
-    identify_range,
-    load_fingerprints,
-    render_identify_text,
-)
+from guard.identify import identify_actor, identify_commit
+from guard.identify_change import identify_change, identify_range
 from guard.model import Actor, Approval, Change, Commit, Person
 from guard.policy import Policy, build_policy, builtin_policy
+from guard.report.identify import render_identify_text
 
 DEPENDABOT = ("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com")
 GITHUB_WEB = ("GitHub", "noreply@github.com")

@@ -18,8 +18,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from guard.fingerprints import load_fingerprints
 from guard.git.repo import GitRepo
-from guard.identify import identify_commit, load_fingerprints
+from guard.identify import identify_commit
 
 DATA = Path(__file__).parent / "data" / "identity" / "labelled.yml"
 _PERSON = re.compile(r"^(.*?) <(.*)>$")
@@ -221,7 +222,7 @@ def test_every_labelled_commit_exact(predictions: list[tuple[Sample, str]]) -> N
 def test_markerless_agent_work_is_invisible_in_commits_but_not_to_a_verified_actor(tmp_path: Path) -> None:
     """The documented limit: stripped agent commits read as human; a door's verified actor (or the
     branch) is what still catches them (docs/identification.md)."""
-    from guard.identify import identify_change
+    from guard.identify_change import identify_change
     from guard.model import Actor
     from guard.policy import builtin_policy
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from guard.fingerprints import load_fingerprints
 from guard.git.parse import parse_raw_commit
-from guard.identify import identify_commit, load_fingerprints, parse_person
+from guard.identify import identify_commit, parse_person
 from guard.model import IDENTITY_KINDS, Commit, Person
 from guard.trailers import parse_trailers
 

@@ -30,7 +30,7 @@ def test_wheel_ships_rules_and_installed_code_finds_them(tmp_path: Path) -> None
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
     code = (
-        "import guard.policy as p, guard.identify as i; "
+        "import guard.policy as p, guard.fingerprints as i; "
         "print(p.RULES_DIR); print(len(p.builtin_policy().rules)); print(i.load_fingerprints() is not None)"
     )
     run = subprocess.run(

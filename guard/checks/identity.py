@@ -79,7 +79,8 @@ def _agent_signals(commit: Commit) -> tuple[list[str], list[str]]:
 
 def check(ctx: CheckContext, rule: Rule) -> list[Finding]:
     change, policy = ctx.change, ctx.policy
-    from guard.identify import load_fingerprints, looks_like_person
+    from guard.fingerprints import load_fingerprints
+    from guard.identify import looks_like_person
 
     m: IdentityMatch = rule.matcher()
     wanted = set(m.categories) or set(CATEGORIES)

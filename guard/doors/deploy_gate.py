@@ -20,8 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from guard.errors import UsageError
+from guard.fingerprints import load_fingerprints
 from guard.git.repo import GitRepo
-from guard.identify import identify_actor, identify_commit, load_fingerprints
+from guard.identify import identify_actor, identify_commit
 from guard.model import Actor, Approval, Change
 from guard.policy import Policy
 

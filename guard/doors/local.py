@@ -6,8 +6,9 @@ import os
 
 from guard.doors.interface import CheckOptions, Prepared
 from guard.errors import UsageError
+from guard.fingerprints import load_fingerprints
 from guard.git.repo import GitRepo
-from guard.identify import load_fingerprints, runner_evidence
+from guard.identify import runner_evidence
 from guard.model import Decision
 from guard.trusted import load_trusted_policy
 

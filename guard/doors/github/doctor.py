@@ -16,7 +16,8 @@ from guard.doctor import Options, Result, ok, unverified, warn
 from guard.doors.github.api import JSON, client, describe, get_all, get_json
 from guard.doors.github.event import GitHubContext
 from guard.errors import InternalError, UsageError
-from guard.identify import Fingerprints, identify_actor
+from guard.fingerprints import Fingerprints
+from guard.identify import identify_actor
 from guard.model import Actor
 
 if TYPE_CHECKING:

@@ -22,8 +22,9 @@ from guard.doors.github.git import ensure_range
 from guard.doors.github.workflow import annotation_lines, notes_section, outputs, write_outputs, write_summary
 from guard.doors.interface import CheckOptions, Prepared
 from guard.errors import UsageError
+from guard.fingerprints import Fingerprints, load_fingerprints
 from guard.git.repo import GitRepo
-from guard.identify import Fingerprints, identify_actor, identify_commit, load_fingerprints
+from guard.identify import identify_actor, identify_commit
 from guard.model import UNKNOWN_PUSHER, Actor, Change, Decision
 from guard.policy import Policy
 from guard.trusted import load_trusted_policy

@@ -417,7 +417,7 @@ def warm_up() -> None:
     import github  # noqa: F401
 
     import guard.doors.github.protection  # noqa: F401
-    from guard.identify import load_fingerprints
+    from guard.fingerprints import load_fingerprints
 
     load_fingerprints(None)
 

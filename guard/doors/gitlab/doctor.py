@@ -16,7 +16,7 @@ from guard.doors.gitlab.api import TIMEOUT, failure_text
 from guard.errors import InternalError, UsageError
 
 if TYPE_CHECKING:
-    from guard.identify import Fingerprints
+    from guard.fingerprints import Fingerprints
 
 NEEDS_PROJECT = "read_api scope and the Maintainer role on the project"
 NEEDS_PROTECTED_ENVS = "read_api scope and the Maintainer role (protected environments: GitLab Premium)"

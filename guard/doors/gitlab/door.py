@@ -16,8 +16,9 @@ from guard.doors.gitlab.ci import EXTRA_CI_FILES, Pipeline, ensure_default_branc
 from guard.doors.gitlab.ci import read_pipeline as read_pipeline
 from guard.doors.interface import CheckOptions, Prepared
 from guard.doors.local import default_base
+from guard.fingerprints import load_fingerprints
 from guard.git.repo import GitRepo
-from guard.identify import load_fingerprints, runner_evidence
+from guard.identify import runner_evidence
 from guard.model import UNKNOWN_PUSHER, ZERO_SHA, Actor, Change, Decision, RefUpdate
 from guard.trusted import load_trusted_policy
 

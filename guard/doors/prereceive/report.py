@@ -133,7 +133,8 @@ def timed_out(
     deadline: Deadline,
 ) -> int:
     """Fail closed, unless the policy lets a verified person through (never an agent, never agent work)."""
-    from guard.identify import identify_actor, load_fingerprints
+    from guard.fingerprints import load_fingerprints
+    from guard.identify import identify_actor
 
     done = {r.update.ref for r in results if r.decision is not None}
     pending = next((u.ref for u in updates if u.ref not in done), None)
