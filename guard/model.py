@@ -8,9 +8,10 @@ reserved for the policy, where validation errors matter.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal, NamedTuple, Protocol
+from typing import Any, Literal, Protocol
 
-from guard.errors import EXIT_ALLOW, EXIT_GATED, InternalError
+from guard.diff import AddedLine, AddedLines
+from guard.errors import EXIT_ALLOW, EXIT_GATED
 
 IdentityKind = Literal["human", "agent", "automation", "unknown"]
 Autonomy = Literal["autonomous", "supervised", "assisted"]  # how an agent worked (autonomy.py)
@@ -96,44 +97,6 @@ class Identity:
 UNKNOWN = Identity("unknown")
 
 
-class AddedLine(NamedTuple):
-    """One added line. A tuple: a 100k-line diff holds hundreds of thousands of these."""
-
-    number: int  # 1-based line number in the new version of the file
-    text: str  # decoded with errors="replace"; never the raw bytes
-
-
-class _Lines:
-    """A file's added lines: given as a list, or kept as raw hunks and parsed on first use.
-    Shared by two FileChanges with the same diff (a commit's and the net diff's)."""
-
-    __slots__ = ("lines", "patch")
-
-    def __init__(self, lines: list[AddedLine] | None = None, patch: bytes | None = None) -> None:
-        self.lines = lines
-        self.patch = patch
-
-    def get(self) -> list[AddedLine]:
-        if self.lines is None:
-            from guard.hunks import added_from_patch  # the parser needs AddedLine: import here
-
-            self.lines = added_from_patch(self.patch) if self.patch else []
-        return self.lines
-
-
-class _AddedField:
-    """`FileChange.added` (a dataclass field with a descriptor as default): a list when read,
-    parsed from the raw hunks the reader kept only when some check reads it."""
-
-    def __get__(self, obj: FileChange | None, owner: type | None = None) -> list[AddedLine]:
-        if obj is None:
-            return None  # type: ignore[return-value]  # the field's default: no lines given
-        return obj._lines.get()
-
-    def __set__(self, obj: FileChange, value: list[AddedLine] | None) -> None:
-        obj._lines = _Lines(lines=list(value) if value is not None else None)
-
-
 @dataclass
 class FileChange:
     path: str  # new path (old path for deletions); non-UTF-8 bytes shown as \xNN
@@ -144,24 +107,32 @@ class FileChange:
     old_blob: str | None = None  # object ids; None when the side does not exist
     new_blob: str | None = None
     binary: bool = False  # git's own judgement (NUL in the first 8000 bytes)
-    added: _AddedField = _AddedField()  # reads as list[AddedLine]; parsed from `patch` on first use
     removed_count: int = 0
     similarity: int | None = None  # rename/copy score
     spilled: bool = False  # `added` was not kept (over the reader's memory budget): use added_lines()
-    _lines: _Lines = field(init=False, repr=False, compare=False)
+    lines: AddedLines = field(default_factory=AddedLines, repr=False, compare=False)
+
+    @property
+    def added(self) -> list[AddedLine]:
+        """The added lines, parsed from the raw hunks the reader kept only when a check reads them."""
+        return self.lines.get()
+
+    @added.setter
+    def added(self, value: list[AddedLine]) -> None:
+        self.lines = AddedLines(lines=list(value))
 
     @property
     def patch(self) -> bytes | None:
         """The raw hunks (from the first `@@` line) when the reader kept them: the secret scanner
         searches these bytes instead of building one object per line."""
-        return self._lines.patch
+        return self.lines.patch
 
     def set_patch(self, patch: bytes | None) -> None:
-        self._lines = _Lines(patch=patch)
+        self.lines = AddedLines(patch=patch)
 
     def share_lines(self, other: FileChange) -> None:
         """Take `other`'s added lines (same blobs, same diff): one copy, parsed at most once."""
-        self._lines = other._lines
+        self.lines = other.lines
 
     @property
     def paths(self) -> tuple[str, ...]:
@@ -320,18 +291,6 @@ class BlobReader(Protocol):
     """Reads git objects by id (works in bare repos and pre-receive quarantine)."""
 
     def read_blob(self, sha: str, max_bytes: int | None = None) -> bytes | None: ...
-
-
-def added_lines(change: Change, f: FileChange) -> list[AddedLine]:
-    """A file's added lines, re-read from git when the reader did not keep them (a huge diff):
-    one file at a time, so a 100 MB diff is never held whole. Fails closed when it cannot."""
-    if not f.spilled:
-        return f.added
-    reread = getattr(change.blobs, "added_lines", None)
-    if reread is None:
-        raise InternalError(f"the added lines of {f.path} were not kept and cannot be read again")
-    lines: list[AddedLine] = reread(f)
-    return lines
 
 
 @dataclass

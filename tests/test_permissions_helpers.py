@@ -15,8 +15,9 @@ from gitutil import Repo
 
 from guard.checks import permissions, release
 from guard.checks.interface import CheckContext
+from guard.diff import AddedLine, AddedLines
 from guard.git.repo import GitRepo
-from guard.model import AddedLine, Change, Commit, FileChange, Finding, Person, RefUpdate
+from guard.model import Change, Commit, FileChange, Finding, Person, RefUpdate
 from guard.policy import Policy, Rule, builtin_policy
 
 DATA = Path(__file__).parent / "data" / "permissions"
@@ -78,7 +79,7 @@ def dict_change(
                 old_path=src,
                 old_blob=blobs.put(old) if old is not None else None,
                 new_blob=blobs.put(new),
-                added=_added(old, new),
+                lines=AddedLines(_added(old, new)),
             )
         )
     who = Person("Alice", "alice@example.com")

@@ -11,9 +11,10 @@ from gitutil import Repo, git
 
 from guard.checks.interface import CheckContext
 from guard.checks.secrets import check, scan_change
+from guard.diff import AddedLine, AddedLines
 from guard.errors import UsageError
 from guard.git.repo import GitRepo
-from guard.model import AddedLine, Change, FileChange
+from guard.model import Change, FileChange
 from guard.policy import Policy, Rule, builtin_policy
 from guard.secrets import redact
 from guard.secrets.baseline import load_baseline
@@ -190,7 +191,7 @@ def test_scan_runs_once_per_change_for_several_rules(repo: Repo) -> None:
 
 
 def test_change_without_commits_falls_back_to_net_files() -> None:
-    f = FileChange(path="x.yml", status="added", added=[AddedLine(7, f"token: {GHP}")])
+    f = FileChange(path="x.yml", status="added", lines=AddedLines([AddedLine(7, f"token: {GHP}")]))
     [found] = _findings(Change(door="local", head="h", files=[f]))
     assert (found.line, found.commit, found.commits) == (7, None, ())
 

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 from gitutil import CLAUDE_TRAILER, Repo
 
 from guard.cli import main
+from guard.diff import added_lines
 from guard.git.repo import GitRepo
-from guard.model import added_lines
 
 TOKEN = "ghp_" + "Vb7Nm3Qw8Er2Ty6Ui1Op5As9Df4Gh0Jk3Lz7X"
 STRIPE = "sk_live_" + "4eC39HqLyjWDarjtT1zdp7dc9X"

@@ -21,7 +21,8 @@ from typing import Any
 from guard.checks.changeio import Candidate, candidate, file_sides, truthy
 from guard.checks.paths import fold_path
 from guard.checks.run_on_open import run_on_open_candidates
-from guard.model import Change, FileChange, added_lines
+from guard.diff import added_lines
+from guard.model import Change, FileChange
 from guard.safeyaml import DocumentError, load_json
 
 JSON_CONFIGS = (

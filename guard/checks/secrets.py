@@ -26,7 +26,8 @@ import pathspec
 
 from guard import budget
 from guard.checks.changeio import per_change
-from guard.model import Action, Change, FileChange, Finding, added_lines
+from guard.diff import added_lines
+from guard.model import Action, Change, FileChange, Finding
 from guard.secrets.binary import scan_blob
 from guard.secrets.detectors import BY_NAME, CONFIDENCE_RANK
 from guard.secrets.engine import Hit, raw_scannable, scan_text, scan_texts

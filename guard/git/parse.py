@@ -13,8 +13,8 @@ from collections.abc import Iterator
 from typing import IO
 
 from guard import budget
+from guard.diff import removed_in
 from guard.errors import InternalError
-from guard.hunks import removed_in
 from guard.model import ZERO_SHA, Commit, FileChange, FileStatus, Person
 from guard.trailers import parse_trailers
 

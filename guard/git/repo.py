@@ -7,6 +7,7 @@ import subprocess
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from guard.diff import AddedLine
 from guard.errors import InternalError, UsageError
 from guard.git.parse import (
     DIFF_FLAGS,
@@ -22,7 +23,7 @@ from guard.git.parse import (
 )
 from guard.git.refs import GitRefs
 from guard.git.runner import SHA
-from guard.model import AddedLine, Change, Commit, FileChange
+from guard.model import Change, Commit, FileChange
 
 MAX_TEXTY_BLOB = 2_000_000  # binary-flagged blobs up to this size are checked for "really text"
 

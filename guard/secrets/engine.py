@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-from guard.hunks import HunkIndex
+from guard.diff import HunkIndex
 from guard.secrets.detectors import DETECTORS, Ctx, Detector
 from guard.secrets.filters import hash_context, is_hex_digest, is_placeholder, looks_like_reference
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from guard.hunks import HunkIndex, added_from_patch, removed_in
+from guard.diff import HunkIndex, added_from_patch, removed_in
 from guard.secrets.engine import raw_scannable, scan_patch, scan_texts
 
 GHP = "ghp_" + "Vb7Nm3Qw8Er2Ty6Ui1Op5As9Df4Gh0Jk3Lz7X"

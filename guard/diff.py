@@ -1,17 +1,59 @@
-"""A file's hunks as git prints them (`-U0` unified diff, raw bytes), and what they add.
+"""Diffs: a file's hunks as git prints them (`-U0` unified diff, raw bytes), and what they add.
 
 A change keeps each file's hunks as one bytes object and turns them into `AddedLine`s only when a
-check asks (see `FileChange.added`): most files of a big diff are only ever searched by the secret
-scanner, which works on these bytes directly and never needs a Python object per line.
+check asks (`FileChange.added`, held by `AddedLines`): most files of a big diff are only ever
+searched by the secret scanner, which works on these bytes directly (`HunkIndex` numbers what it
+finds) and never needs a Python object per line. Past the reader's memory budget a file's lines
+are not kept at all and `added_lines` reads them again from git, one file at a time.
 """
 
 from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from typing import TYPE_CHECKING, NamedTuple
 
 from guard import budget
-from guard.model import AddedLine
+from guard.errors import InternalError
+
+if TYPE_CHECKING:
+    from guard.model import Change, FileChange
+
+
+class AddedLine(NamedTuple):
+    """One added line. A tuple: a 100k-line diff holds hundreds of thousands of these."""
+
+    number: int  # 1-based line number in the new version of the file
+    text: str  # decoded with errors="replace"; never the raw bytes
+
+
+class AddedLines:
+    """A file's added lines: given as a list, or kept as raw hunks and parsed on first use.
+    Shared by two FileChanges with the same diff (a commit's and the net diff's)."""
+
+    __slots__ = ("lines", "patch")
+
+    def __init__(self, lines: list[AddedLine] | None = None, patch: bytes | None = None) -> None:
+        self.lines = lines
+        self.patch = patch
+
+    def get(self) -> list[AddedLine]:
+        if self.lines is None:
+            self.lines = added_from_patch(self.patch) if self.patch else []
+        return self.lines
+
+
+def added_lines(change: Change, f: FileChange) -> list[AddedLine]:
+    """A file's added lines, re-read from git when the reader did not keep them (a huge diff):
+    one file at a time, so a 100 MB diff is never held whole. Fails closed when it cannot."""
+    if not f.spilled:
+        return f.added
+    reread = getattr(change.blobs, "added_lines", None)
+    if reread is None:
+        raise InternalError(f"the added lines of {f.path} were not kept and cannot be read again")
+    lines: list[AddedLine] = reread(f)
+    return lines
+
 
 HUNK = re.compile(rb"@@@* -[0-9,]+ (?:-[0-9,]+ )*\+(\d+)(?:,\d+)? @@")  # matched at line starts
 
