@@ -84,3 +84,48 @@ def gitlab_prism(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Prism]:
     server = start_prism(node_modules(), tmp_path_factory.mktemp("gitlab-prism"))
     yield server
     server.stop()
+
+
+# Contract tests run the real stand-ins .ci/run installs (Prism with GitHub's and GitLab's OpenAPI
+# descriptions, act, gitlab-ci-local, the SARIF Multitool, redis-server, published webhook
+# schemas and payloads). They are marked `integration`, so `pytest -m "not integration"` is the
+# hermetic unit run that needs nothing beyond the Python dependencies; .ci/run proves it by running
+# that selection with the stand-ins hidden (PG_NODE_MODULES pointing nowhere).
+_STANDIN_FIXTURES = frozenset({"prism", "gitlab_prism", "redis_url"})
+_CONTRACT_MODULES = frozenset(
+    {
+        "test_github_action",
+        "test_gitlab_ci_local",
+        "test_github_api",
+        "test_github_codeowners",
+        "test_doctor_github",
+        "test_doctor_gitlab",
+        "test_deploy_github",
+        "test_deploy_gitlab",
+        "test_serve",
+        "test_serve_redis",
+        # GitHub's published webhook payloads (@octokit/webhooks-examples) drive these:
+        "test_github_event",
+        "test_event_fuzz",
+        "test_pr_description",
+        "test_trusted_judge",
+    }
+)
+_CONTRACT_TESTS = frozenset(
+    {
+        "test_sarif_passes_the_multitool",
+        "test_an_agent_account_pushing_makes_the_change_autonomous_in_json",
+        "test_github_door_shows_no_secret_from_the_pr_the_commits_or_the_branch",
+        "test_github_pull_request_with_hostile_tags_reads_the_base_branch_policy",
+        "test_github_push_of_a_new_branch_with_hostile_tags_is_judged_from_the_default_branch",
+    }
+)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        module = item.module.__name__ if isinstance(item, pytest.Function) and item.module else ""
+        uses = set(getattr(item, "fixturenames", ()))
+        name = item.name.split("[")[0]
+        if module in _CONTRACT_MODULES or uses & _STANDIN_FIXTURES or name in _CONTRACT_TESTS:
+            item.add_marker(pytest.mark.integration)
