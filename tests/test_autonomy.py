@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from cliutil import cli
 from gitutil import CLAUDE_TRAILER, COPILOT, HUMAN, Repo
 from standins.github import WORKFLOW, actions_env, pr_repos, pull_request_event
 
-from guard.cli import main
 from guard.fingerprints import load_fingerprints
 from guard.git.repo import GitRepo
 from guard.identify import identify_commit
@@ -71,7 +70,7 @@ def test_an_agent_account_pushing_makes_the_change_autonomous_in_json(tmp_path: 
     _, ws, base, head = pr_repos(tmp_path, "tweak ci", {".github/workflows/guard.yml": WORKFLOW + "# x\n"})
     payload = pull_request_event(head=head, base=base, author=("Copilot", 198982749, "Bot"))
     env = {"GITHUB_TOKEN": "", **actions_env(tmp_path / "run", "pull_request", payload, ws)}
-    r = CliRunner().invoke(main, ["check", "--format", "json"], env=env)
+    r = cli(["check", "--format", "json"], env=env)
     data = json.loads(r.stdout[: r.stdout.rindex("}") + 1])
     assert data["identity"]["kind"] == "agent" and data["identity"]["autonomy"] == "autonomous"
     assert data["commits"][0]["identity"]["autonomy"] == "autonomous"
@@ -87,9 +86,7 @@ POLICY = """rules:
 
 
 def _check(repo: Repo, base: str) -> tuple[int, dict[str, Any]]:
-    r = CliRunner().invoke(
-        main, ["check", "--repo", str(repo.path), "--base", base, "--head", "HEAD", "--format", "json"]
-    )
+    r = cli(["check", "--repo", str(repo.path), "--base", base, "--head", "HEAD", "--format", "json"])
     return r.exit_code, json.loads(r.stdout)
 
 
@@ -104,13 +101,11 @@ def test_policy_actors_select_by_autonomy(repo: Repo) -> None:
     repo.commit("edit\n\nClaude-Session: https://claude.ai/code/session_01", files={"src/app.py": "x = 2\n"})
     code, data = _check(repo, base)
     assert code == 1 and "autonomous-src" in {f["rule"] for f in data["findings"]}
-    text = (
-        CliRunner().invoke(main, ["check", "--repo", str(repo.path), "--base", base, "--head", "HEAD"]).stdout
-    )
+    text = cli(["check", "--repo", str(repo.path), "--base", base, "--head", "HEAD"]).stdout
     assert "(autonomous)" in text
 
 
 def test_an_unknown_level_name_in_a_policy_is_a_clear_error(repo: Repo) -> None:
     repo.commit("policy", files={".pipeline-guard.yml": POLICY.replace("agent:autonomous", "agent:reckless")})
-    r = CliRunner().invoke(main, ["check", "--repo", str(repo.path), "--base", "HEAD", "--head", "HEAD"])
+    r = cli(["check", "--repo", str(repo.path), "--base", "HEAD", "--head", "HEAD"])
     assert r.exit_code == 2 and "actors" in r.stderr and "Traceback" not in r.stderr

@@ -7,10 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from click.testing import CliRunner
+from cliutil import cli
 from gitutil import Repo
-
-from guard.cli import main
 
 TOKEN = "ghp_" + "Kq3Lw9Mz2Nx8Pv7Rb6Tc5Yd4Ue3If2Og1Ah0Sj"
 POLICY = "secrets: {baseline: .secrets.baseline}\n"
@@ -29,7 +27,7 @@ def baseline_for(repo: Repo, *files: str) -> str:
 
 
 def decide(repo: Repo) -> dict[str, object]:
-    r = CliRunner().invoke(main, ["check", "--repo", str(repo.path), "--base", "main", "--format", "json"])
+    r = cli(["check", "--repo", str(repo.path), "--base", "main", "--format", "json"])
     assert r.stdout, r.stderr
     data: dict[str, object] = json.loads(r.stdout)
     return data
@@ -67,8 +65,7 @@ def test_baseline_beside_a_server_policy(repo: Repo, tmp_path: Path) -> None:
     repo.commit("leak", files={"cfg.py": f'TOKEN = "{TOKEN}"\n'})
     (tmp_path / "policy.yml").write_text(POLICY)
     (tmp_path / ".secrets.baseline").write_text(baseline_for(repo, "cfg.py"))
-    r = CliRunner().invoke(
-        main,
+    r = cli(
         [
             "check",
             "--repo",

@@ -8,17 +8,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from cliutil import cli
 from gitutil import CLAUDE_TRAILER, COPILOT, Repo
-
-from guard.cli import main
 
 WORKFLOW = "on: push\njobs:\n  test:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make test\n"
 AGENT_MSG = f"Update CI\n\n{CLAUDE_TRAILER}\n"
 
 
 def run(repo: Repo, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(main, ["check", "--repo", str(repo.path), *args])
+    result = cli(["check", "--repo", str(repo.path), *args])
     return result.exit_code, result.stdout, result.stderr
 
 
@@ -225,7 +223,7 @@ def test_default_base_is_merge_base_with_default_branch(feature: Repo) -> None:
     cwd = os.getcwd()
     try:
         os.chdir(feature.path)
-        result = CliRunner().invoke(main, ["check", "--format", "json"])
+        result = cli(["check", "--format", "json"])
     finally:
         os.chdir(cwd)
     data = json.loads(result.stdout)
@@ -242,7 +240,7 @@ def test_copilot_author_is_agent_even_without_trailer(feature: Repo) -> None:
 
 def test_explain_prints_the_chain(feature: Repo) -> None:
     feature.commit(AGENT_MSG, files={".github/workflows/ci.yml": WORKFLOW + "#\n"})
-    result = CliRunner().invoke(main, ["explain", "--repo", str(feature.path), "--base", "main"])
+    result = cli(["explain", "--repo", str(feature.path), "--base", "main"])
     assert result.exit_code == 1
     out = result.stdout
     assert "why:" in out and "agent-ci-config" in out and "verdict step-up" in out
@@ -263,9 +261,7 @@ def test_bare_repository(feature: Repo, tmp_path: Path) -> None:
     feature.commit(AGENT_MSG, files={".github/workflows/ci.yml": WORKFLOW + "#\n"})
     bare = tmp_path / "bare.git"
     feature.git("clone", "-q", "--bare", str(feature.path), str(bare))
-    result = CliRunner().invoke(
-        main, ["check", "--repo", str(bare), "--base", "main", "--head", "feature", "--format", "json"]
-    )
+    result = cli(["check", "--repo", str(bare), "--base", "main", "--head", "feature", "--format", "json"])
     assert result.exit_code == 1, result.stderr
     assert json.loads(result.stdout)["decision"] == "step-up"
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from click.testing import CliRunner
+from cliutil import cli
 from gitutil import CLAUDE_TRAILER, Repo
 
-from guard.cli import main
 from guard.model import Change, Decision, Finding
 from guard.report import render
 
@@ -56,14 +55,12 @@ def test_cli_report_file_writes_codequality(repo: Repo, tmp_path: Path) -> None:
     repo.git("checkout", "-q", "-b", "feature")
     repo.commit(f"ci\n\n{CLAUDE_TRAILER}\n", files={".gitlab-ci.yml": "test:\n  script: [make]\n"})
     out = tmp_path / "gl-code-quality.json"
-    result = CliRunner().invoke(
-        main, ["check", "--repo", str(repo.path), "--base", "main", "--report-file", f"codequality={out}"]
-    )
+    result = cli(["check", "--repo", str(repo.path), "--base", "main", "--report-file", f"codequality={out}"])
     assert result.exit_code == 1, result.output
     items = json.loads(out.read_text())
     assert any(i["check_name"] == "pipeline-guard/agent-ci-config" for i in items)
 
 
 def test_cli_report_file_typo_is_usage_error(repo: Repo) -> None:
-    result = CliRunner().invoke(main, ["check", "--repo", str(repo.path), "--report-file", "cq:x.json"])
+    result = cli(["check", "--repo", str(repo.path), "--report-file", "cq:x.json"])
     assert result.exit_code == 2 and "FORMAT=PATH" in result.stderr and "Traceback" not in result.output

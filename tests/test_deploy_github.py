@@ -20,12 +20,11 @@ from typing import Any
 
 import pytest
 import responses
-from click.testing import CliRunner
+from cliutil import cli
 from gitutil import CLAUDE_TRAILER, COPILOT, Repo, git
 from standins.github import actions_env, api_example, example
 from standins.prism import prism, recording
 
-from guard.cli import main
 from guard.doors.github.deploy import last_success, vouch
 from guard.model import Change
 
@@ -133,7 +132,7 @@ def run(env: dict[str, str], *args: str) -> tuple[int, dict[str, Any], str]:
     out = Path(env["GITHUB_OUTPUT"]).with_name("report.json")
     out.unlink(missing_ok=True)
     argv = ["check", "--deploy", "production", "--format", "json", "-o", str(out), *args]
-    r = CliRunner().invoke(main, argv, env=env)
+    r = cli(argv, env=env)
     return r.exit_code, (json.loads(out.read_text()) if out.exists() else {}), r.stderr
 
 

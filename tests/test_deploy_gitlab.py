@@ -25,13 +25,12 @@ from typing import Any
 
 import pytest
 import responses
-from click.testing import CliRunner
+from cliutil import cli
 from conftest import node_modules
 from gitutil import CLAUDE_TRAILER, COPILOT, Repo
 from standins.gitlab_prism import Prism, start_prism
 from test_gitlab_recorded import MEMBER, go_gitlab
 
-from guard.cli import main
 from guard.doors.gitlab.api import GitLabAPI
 from guard.doors.gitlab.deploy import Vouched, _mr_approvals, last_success, vouch
 from guard.model import Change
@@ -160,7 +159,7 @@ def job(repo: Repo, tmp: Path, *args: str, **env: str) -> tuple[int, dict[str, A
         str(out),
         *args,
     ]
-    r = CliRunner().invoke(main, argv, env={k: v for k, v in base.items() if v})
+    r = cli(argv, env={k: v for k, v in base.items() if v})
     return r.exit_code, (json.loads(out.read_text()) if out.exists() else {}), r.stderr
 
 

@@ -20,11 +20,10 @@ from typing import Any
 import pytest
 import requests
 import responses
-from click.testing import CliRunner
+from cliutil import cli
 from standins.github import api_example
 from standins.prism import prism, recording
 
-from guard.cli import main
 from guard.doctor import Result
 from guard.doors.github.doctor import token_lifetime
 
@@ -35,9 +34,7 @@ CLAUDE_APP_ID = 1236702  # what GET /apps/claude answers in these tests
 
 
 def doctor(*args: str, url: str = API, token: str = "ghs_test") -> tuple[int, str, str]:
-    r = CliRunner().invoke(
-        main, ["doctor", "--repo", "acme/widget", "--api-url", url, *args], env={"GITHUB_TOKEN": token}
-    )
+    r = cli(["doctor", "--repo", "acme/widget", "--api-url", url, *args], env={"GITHUB_TOKEN": token})
     return r.exit_code, r.stdout, r.stderr
 
 
@@ -447,7 +444,7 @@ def test_an_unreachable_api_fails_closed_with_one_line() -> None:
 
 
 def test_no_token_is_a_usage_error() -> None:
-    r = CliRunner().invoke(main, ["doctor", "--repo", "acme/widget", "--token-env", "NOPE"], env={"NOPE": ""})
+    r = cli(["doctor", "--repo", "acme/widget", "--token-env", "NOPE"], env={"NOPE": ""})
     assert r.exit_code == 2
     assert r.stderr == "pipeline-guard: error: --token-env: no token in $NOPE\n"
 

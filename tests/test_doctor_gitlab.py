@@ -14,11 +14,10 @@ import json
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from cliutil import cli
 from standins.gitlab_prism import Prism
 from test_doctor_github import by, prefer
 
-from guard.cli import main
 from guard.doors.gitlab.doctor import NOT_READ, environments, project_settings, token_lifetime
 
 REQUEST_VIOLATION = "Violation: request"
@@ -37,8 +36,7 @@ def gitlab() -> Prism:
 
 
 def doctor(*args: str, token: str = "glpat-test") -> tuple[int, str, str]:
-    r = CliRunner().invoke(
-        main,
+    r = cli(
         ["doctor", "--platform", "gitlab", "--repo", "acme/widget", "--api-url", gitlab().url, *args],
         env={"PIPELINE_GUARD_GITLAB_TOKEN": token},
     )

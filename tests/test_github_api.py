@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 import responses
-from click.testing import CliRunner
+from cliutil import cli
 from gitutil import CLAUDE_TRAILER
 from standins.github import (
     WORKFLOW,
@@ -29,7 +29,6 @@ from standins.github import (
 )
 from standins.prism import prism, recording
 
-from guard.cli import main
 from guard.doors.github.api import describe, get_all
 from guard.doors.github.event import GitHubContext
 from guard.doors.github.publish import post_status
@@ -56,7 +55,7 @@ def agent_pr(
 
 
 def check(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    r = CliRunner().invoke(main, ["check", *args], env=env)
+    r = cli(["check", *args], env=env)
     return r.exit_code, r.stdout, r.stderr
 
 

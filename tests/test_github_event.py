@@ -10,11 +10,10 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from cliutil import cli
 from gitutil import CLAUDE_TRAILER, Repo, git
 from standins.github import WORKFLOW, actions_env, example, pr_repos, pull_request_event, read_outputs
 
-from guard.cli import main
 from guard.doors.github.event import GitHubContext, event_range, guard_files
 from guard.doors.github.workflow import annotation, write_outputs
 from guard.model import ZERO_SHA, Finding
@@ -25,7 +24,7 @@ COPILOT_ACCOUNT = ("Copilot", 198982749, "Bot")
 
 def run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
     env = {"GITHUB_TOKEN": "", **env}
-    r = CliRunner().invoke(main, ["check", *args], env=env)
+    r = cli(["check", *args], env=env)
     return r.exit_code, r.stdout, r.stderr
 
 

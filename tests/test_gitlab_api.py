@@ -22,11 +22,10 @@ import json
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from cliutil import cli
 from gitutil import CLAUDE_TRAILER, Repo
 from standins.gitlab_prism import Prism
 
-from guard.cli import main
 from guard.doors.gitlab.door import GitLabPrepared, prepare, publish
 from guard.doors.interface import CheckOptions
 from guard.engine import evaluate
@@ -145,7 +144,7 @@ def test_cli_in_gitlab_ci_with_api(prism: Prism, mr_repo: Repo, monkeypatch: pyt
     for key, value in mr_env(mr_repo, prism).items():
         monkeypatch.setenv(key, value)
     monkeypatch.chdir(mr_repo.path)
-    result = CliRunner().invoke(main, ["check", "--format", "json"])
+    result = cli(["check", "--format", "json"])
     assert result.exit_code == 1, result.output
     data = json.loads(result.stdout)
     assert data["decision"] == "step-up"

@@ -11,10 +11,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from cliutil import cli
 from gitutil import CLAUDE_TRAILER, Repo, git
 
-from guard.cli import main
 from guard.doors.gitlab.door import prepare
 from guard.doors.interface import CheckOptions
 from guard.doors.registry import select_door
@@ -42,7 +41,7 @@ def mr_env(repo: Repo, **over: str) -> dict[str, str]:
 
 def check(repo: Repo | Path, env: dict[str, str]) -> tuple[int, dict[str, Any], str]:
     path = repo.path if isinstance(repo, Repo) else repo
-    result = CliRunner().invoke(main, ["check", "--repo", str(path), "--format", "json"], env=env)
+    result = cli(["check", "--repo", str(path), "--format", "json"], env=env)
     assert "Traceback" not in result.output
     return result.exit_code, (json.loads(result.stdout) if result.stdout else {}), result.stderr
 

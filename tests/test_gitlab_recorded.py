@@ -25,10 +25,9 @@ from typing import Any
 
 import pytest
 import responses
-from click.testing import CliRunner
+from cliutil import cli
 from gitutil import CLAUDE_TRAILER, Repo
 
-from guard.cli import main
 from guard.doors.gitlab.api import GitLabAPI, access_permission, bind_head, parse_time
 from guard.doors.gitlab.ci import read_pipeline
 from guard.report.markdown import MARKER
@@ -230,7 +229,7 @@ def guard_job(repo: Repo, job_user: str = "bob") -> tuple[int, dict[str, Any]]:
         "GITLAB_USER_LOGIN": job_user,
         "PIPELINE_GUARD_GITLAB_TOKEN": "tok",
     }
-    result = CliRunner().invoke(main, ["check", "--repo", str(repo.path), "--format", "json"], env=env)
+    result = cli(["check", "--repo", str(repo.path), "--format", "json"], env=env)
     assert result.stdout, result.output
     return result.exit_code, json.loads(result.stdout)
 

@@ -6,19 +6,15 @@ from __future__ import annotations
 
 import json
 
-from click.testing import CliRunner
+from cliutil import cli
 from gitutil import Repo
 from test_gitlab_door import CI, check, mr_env
-
-from guard.cli import main
 
 WF = "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - run: make\n"
 
 
 def local(repo: Repo, env: dict[str, str]) -> tuple[int, dict[str, object]]:
-    r = CliRunner().invoke(
-        main, ["check", "--repo", str(repo.path), "--base", "main", "--format", "json"], env=env
-    )
+    r = cli(["check", "--repo", str(repo.path), "--base", "main", "--format", "json"], env=env)
     return r.exit_code, json.loads(r.stdout)
 
 

@@ -16,11 +16,10 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from click.testing import CliRunner
+from cliutil import cli
 from gitutil import CLAUDE_TRAILER, Repo
 
 from guard import budget
-from guard.cli import main
 from guard.engine import evaluate
 from guard.git.repo import GitRepo
 from guard.model import Decision
@@ -41,8 +40,8 @@ def noise(n: int, seed: int = 7) -> bytes:
 def check(repo: Repo, *args: str) -> tuple[int, dict[str, Any], str]:
     """(exit code, JSON report, text and JSON output together); both formats exit alike."""
     cmd = ["check", "--repo", str(repo.path), "--base", "main", *args]
-    r = CliRunner().invoke(main, [*cmd, "--format", "json"])
-    t = CliRunner().invoke(main, [*cmd, "--format", "text"])
+    r = cli([*cmd, "--format", "json"])
+    t = cli([*cmd, "--format", "text"])
     assert t.exit_code == r.exit_code
     return r.exit_code, json.loads(r.stdout), r.stdout + r.stderr + t.stdout + t.stderr
 
@@ -243,7 +242,7 @@ def test_hits_before_the_budget_ran_short_are_kept() -> None:
 def test_the_binary_cap_has_a_hard_ceiling(repo: Repo) -> None:
     repo.commit("policy", files={".pipeline-guard.yml": "secrets: {max_binary_bytes: 5000000000}\n"})
     agent_branch(repo).commit(AGENT, files={"a.txt": "x\n"})
-    r = CliRunner().invoke(main, ["check", "--repo", str(repo.path), "--base", "main"])
+    r = cli(["check", "--repo", str(repo.path), "--base", "main"])
     assert r.exit_code == 2 and "max_binary_bytes" in r.output and "Traceback" not in r.output
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from cliutil import cli
 from conftest import node_modules
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
@@ -40,8 +40,6 @@ from serve_load import (
     signed,
     start_receiver,
 )
-
-from guard.cli import main
 
 DEPLOYED, HEAD, AGENT = "0" * 40, "3" * 40, "a" * 40
 
@@ -243,10 +241,9 @@ def callbacks_all(api: ReplayAPI) -> list[Any]:
 
 
 def test_serve_refuses_to_start_without_a_secret_or_credentials() -> None:
-    r = CliRunner().invoke(main, ["serve", "--port", "0"], env={"PIPELINE_GUARD_WEBHOOK_SECRET": ""})
+    r = cli(["serve", "--port", "0"], env={"PIPELINE_GUARD_WEBHOOK_SECRET": ""})
     assert r.exit_code == 2 and "PIPELINE_GUARD_WEBHOOK_SECRET" in r.stderr
-    r = CliRunner().invoke(
-        main,
+    r = cli(
         ["serve", "--port", "0"],
         env={
             "PIPELINE_GUARD_WEBHOOK_SECRET": SECRET,

@@ -7,10 +7,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
+from cliutil import cli
 from gitutil import CLAUDE_TRAILER, Repo
 
-from guard.cli import main
 from guard.diff import added_lines
 from guard.git.repo import GitRepo
 
@@ -32,7 +31,7 @@ def history(repo: Repo) -> Repo:
 
 
 def judge(repo: Repo) -> dict[str, object]:
-    r = CliRunner().invoke(main, ["check", "--repo", str(repo.path), "--base", "main", "--format", "json"])
+    r = cli(["check", "--repo", str(repo.path), "--base", "main", "--format", "json"])
     assert r.stdout, r.stderr
     data: dict[str, object] = json.loads(r.stdout)
     return data

@@ -9,11 +9,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from click.testing import CliRunner
+from cliutil import cli
 from gitutil import CLAUDE_TRAILER, Repo, git
 from standins.github import actions_env, pr_repos, pull_request_event
-
-from guard.cli import main
 
 AGENT = f"tune the engine\n\n{CLAUDE_TRAILER}\n"
 # The guard as a repository holds it when it runs itself with `uses: ./`.
@@ -27,7 +25,7 @@ GUARD_TREE = {
 
 
 def run(env: dict[str, str], *args: str) -> tuple[int, dict[str, object], str]:
-    r = CliRunner().invoke(main, ["check", "--format", "json", *args], env={"GITHUB_TOKEN": "", **env})
+    r = cli(["check", "--format", "json", *args], env={"GITHUB_TOKEN": "", **env})
     out = r.stdout
     return r.exit_code, json.loads(out[: out.rindex("}") + 1]), r.stderr
 
@@ -86,8 +84,7 @@ def _local(tmp_path: Path, policy: dict[str, str], change: dict[str, str]) -> tu
     base = repo.head()
     repo.git("checkout", "-q", "-b", "agent")
     repo.commit(AGENT, files=change)
-    r = CliRunner().invoke(
-        main,
+    r = cli(
         ["check", "--repo", str(repo.path), "--base", base, "--head", "HEAD", "--format", "json",
          "--policy", "config/guard.yml"],
     )  # fmt: skip

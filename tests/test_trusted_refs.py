@@ -14,13 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
+from cliutil import cli
 from gitutil import CLAUDE_TRAILER, Repo, git
 from standins.github import WORKFLOW, actions_env, example, pull_request_event
 from test_gitlab_door import mr_env
 from test_prereceive import AGENT_ACCOUNTS, Server, push
 
-from guard.cli import main
 from guard.errors import InternalError
 from guard.git.repo import GitRepo
 from guard.model import ZERO_SHA
@@ -93,7 +92,7 @@ def clone_with_hostile_tags(tmp_path: Path) -> tuple[Path, str, str]:
 
 def test_local_check_reads_the_policy_on_the_real_default_branch(tmp_path: Path) -> None:
     ws, main_sha, evil = clone_with_hostile_tags(tmp_path)
-    r = CliRunner().invoke(main, ["check", "--repo", str(ws), "--format", "json"])
+    r = cli(["check", "--repo", str(ws), "--format", "json"])
     data = as_json(r.stdout)
     assert r.exit_code == 1, r.output
     assert data["decision"] == "step-up" and data["mode"] == "enforce"
@@ -116,12 +115,12 @@ def test_shallow_tag_fetch_lets_git_move_the_remote_branch_and_the_guard_says_so
     ws = tmp_path / "ws"
     git(ws, "fetch", "-q", "origin", "+refs/tags/*:refs/tags/*")
     assert git(ws, "rev-parse", "refs/remotes/origin/main") == evil  # git moved it (2.39)
-    r = CliRunner().invoke(main, ["check", "--repo", str(ws), "--head", evil])
+    r = cli(["check", "--repo", str(ws), "--head", evil])
     assert r.exit_code == 2 and "Traceback" not in r.output
     assert "refs/remotes/origin/main points where the tag refs/tags/refs/heads/main does" in r.stderr
     git(ws, "tag", "-d", "refs/heads/main")  # the fix the message names
     git(ws, "fetch", "-q", "--depth=5", "--no-tags", "origin", "+refs/heads/main:refs/remotes/origin/main")
-    r = CliRunner().invoke(main, ["check", "--repo", str(ws), "--head", evil, "--format", "json"])
+    r = cli(["check", "--repo", str(ws), "--head", evil, "--format", "json"])
     assert (
         r.exit_code == 1 and as_json(r.stdout)["policy"]["source"] == f".pipeline-guard.yml@{main_sha[:12]}"
     )
@@ -131,16 +130,16 @@ def test_shallow_tag_fetch_lets_git_move_the_remote_branch_and_the_guard_says_so
 def test_local_base_named_by_an_ambiguous_short_name_is_a_usage_error(tmp_path: Path, base: str) -> None:
     ws, main_sha, _ = clone_with_hostile_tags(tmp_path)
     if base == "HEAD~0":  # HEAD itself is unambiguous to git (the HEAD file comes first): accepted
-        r = CliRunner().invoke(main, ["check", "--repo", str(ws), "--base", base, "--format", "json"])
+        r = cli(["check", "--repo", str(ws), "--base", base, "--format", "json"])
         assert r.exit_code == 0 and as_json(r.stdout)["base"] == as_json(r.stdout)["head"]
         return
-    r = CliRunner().invoke(main, ["check", "--repo", str(ws), "--base", base])
+    r = cli(["check", "--repo", str(ws), "--base", base])
     assert r.exit_code == 2 and "is ambiguous" in r.stderr and "Traceback" not in r.output
-    r = CliRunner().invoke(main, ["check", "--repo", str(ws), "--base", main_sha[:12]])
+    r = cli(["check", "--repo", str(ws), "--base", main_sha[:12]])
     assert r.exit_code == 2 and "is ambiguous" in r.stderr  # a tag named like the abbreviated id
-    r = CliRunner().invoke(main, ["check", "--repo", str(ws), "--base", "refs/heads/main"])
+    r = cli(["check", "--repo", str(ws), "--base", "refs/heads/main"])
     assert r.exit_code == 2 and "no ref of that full name" in r.stderr  # only a tag has that name
-    r = CliRunner().invoke(main, ["check", "--repo", str(ws), "--base", "refs/remotes/origin/main"])
+    r = cli(["check", "--repo", str(ws), "--base", "refs/remotes/origin/main"])
     assert r.exit_code == 1 and "step-up" in r.stdout
 
 
@@ -166,7 +165,7 @@ def run_github(
     tmp_path: Path, event: str, payload: dict[str, Any], ws: Path
 ) -> tuple[int, dict[str, Any], str]:
     env = {"GITHUB_TOKEN": "", **actions_env(tmp_path / "run", event, payload, ws)}
-    r = CliRunner().invoke(main, ["check", "--format", "json"], env=env)
+    r = cli(["check", "--format", "json"], env=env)
     return r.exit_code, as_json(r.stdout), r.stderr
 
 
@@ -202,14 +201,14 @@ def test_gitlab_mr_pipeline_with_hostile_tags_reads_the_target_branch_policy(rep
     evil = agent_branch(repo)
     plant(repo.path, evil, main_sha)
     env = mr_env(repo, CI_MERGE_REQUEST_DIFF_BASE_SHA=main_sha, CI_COMMIT_SHA=evil)
-    r = CliRunner().invoke(main, ["check", "--repo", str(repo.path), "--format", "json"], env=env)
+    r = cli(["check", "--repo", str(repo.path), "--format", "json"], env=env)
     data = as_json(r.stdout)
     assert r.exit_code == 1, r.output
     assert data["decision"] == "step-up" and data["mode"] == "enforce" and data["door"] == "gitlab"
     assert data["policy"]["source"] == f".pipeline-guard.yml@{main_sha[:12]}"
     # A protected target named `main` is trusted as the branch, not as the tag `main`.
     env["CI_MERGE_REQUEST_TARGET_BRANCH_PROTECTED"] = "true"
-    r = CliRunner().invoke(main, ["check", "--repo", str(repo.path), "--format", "json"], env=env)
+    r = cli(["check", "--repo", str(repo.path), "--format", "json"], env=env)
     assert (
         r.exit_code == 1 and as_json(r.stdout)["policy"]["source"] == f".pipeline-guard.yml@{main_sha[:12]}"
     )
@@ -229,7 +228,7 @@ def test_gitlab_branch_pipeline_without_a_before_sha_ignores_hostile_tags(repo: 
         "CI_COMMIT_BEFORE_SHA": ZERO_SHA,
         "CI_DEFAULT_BRANCH": "main",
     }
-    r = CliRunner().invoke(main, ["check", "--repo", str(repo.path), "--format", "json"], env=env)
+    r = cli(["check", "--repo", str(repo.path), "--format", "json"], env=env)
     data = as_json(r.stdout)
     assert r.exit_code == 1, r.output
     assert data["base"] == main_sha and data["mode"] == "enforce"  # merge-base with refs/heads/main

@@ -10,10 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from click.testing import CliRunner
+from cliutil import cli
 from gitutil import Repo
-
-from guard.cli import main
 
 BOT = ("deploy-helper[bot]", "123456+deploy-helper[bot]@users.noreply.github.com")
 DEPENDABOT = ("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com")
@@ -21,9 +19,7 @@ WF = "on: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - run
 
 
 def judge(repo: Repo, base: str) -> tuple[int, dict[str, Any]]:
-    r = CliRunner().invoke(
-        main, ["check", "--repo", str(repo.path), "--base", base, "--head", "HEAD", "--format", "json"]
-    )
+    r = cli(["check", "--repo", str(repo.path), "--base", base, "--head", "HEAD", "--format", "json"])
     return r.exit_code, json.loads(r.stdout)
 
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from cliutil import cli
 from gitutil import CLAUDE_TRAILER, Repo
 from test_permissions_helpers import findings, git_change, triples
-
-from guard.cli import main
 
 BOM = "\ufeff"
 FORMS = {
@@ -81,7 +79,7 @@ def test_an_agent_bump_in_a_quoted_key_needs_step_up_end_to_end(repo: Repo) -> N
         f"release\n\n{CLAUDE_TRAILER}",
         files={"pyproject.toml": '[project]\nname = "a"\n"version" = "9.0.0"\n'},
     )
-    r = CliRunner().invoke(main, ["check", "--repo", str(repo.path), "--base", base, "--head", "HEAD"])
+    r = cli(["check", "--repo", str(repo.path), "--base", base, "--head", "HEAD"])
     assert r.exit_code == 1 and "agent-release-boundary" in r.stdout and "from 1.0.0 to 9.0.0" in r.stdout
 
 
@@ -131,7 +129,7 @@ def test_an_agent_bump_behind_a_binary_attribute_needs_step_up_end_to_end(repo: 
             "Cargo.toml": "[package]\nname = 'a'\n'version' = '9.0.0'\n",
         },
     )
-    r = CliRunner().invoke(main, ["check", "--repo", str(repo.path), "--base", base, "--head", "HEAD"])
+    r = cli(["check", "--repo", str(repo.path), "--base", base, "--head", "HEAD"])
     assert r.exit_code == 1 and "agent-release-boundary" in r.stdout and "from 1.0.0 to 9.0.0" in r.stdout
 
 
