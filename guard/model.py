@@ -1,4 +1,4 @@
-"""The platform-neutral vocabulary of pipeline-guard (see DESIGN.md).
+"""The platform-neutral vocabulary of pipeline-guard.
 
 Doors build a `Change`; the engine identifies, checks and decides; reports render a `Decision`.
 Plain dataclasses keep import time low (the pre-receive hook starts on every push); pydantic is
@@ -148,10 +148,6 @@ class FileChange:
     @property
     def is_submodule(self) -> bool:
         return self.new_mode == "160000" or self.old_mode == "160000"
-
-    @property
-    def is_executable(self) -> bool:
-        return self.new_mode == "100755"
 
     @property
     def mode_changed(self) -> bool:

@@ -43,6 +43,7 @@ RULES_DIR = _rules_dir()
 POLICY_FILES = (".pipeline-guard.yml", ".github/pipeline-guard.yml")
 BUILTIN_PREFIX = "builtin:"
 MAX_POLICY_BYTES = 1_000_000
+MAX_BINARY_CAP = 1_000_000_000  # the ceiling secrets.max_binary_bytes may be set to (1 GB)
 
 ActorSel = Literal[
     "agent", "human", "automation", "unknown", "any", "agent:autonomous", "agent:supervised", "agent:assisted"
@@ -191,7 +192,7 @@ class SecretsConfig(_Strict):
     max_binary_bytes: int = Field(
         50_000_000,
         ge=1000,
-        le=1_000_000_000,
+        le=MAX_BINARY_CAP,
         description="binary blobs up to this size (at most 1 GB) have their printable runs scanned, "
         "streamed; a larger one is a scan-incomplete finding (step-up), never a pass",
     )
@@ -259,10 +260,6 @@ class Policy(_Strict):
     # Repository files this policy was built from (its file, the files it extends): set by
     # trusted.py, never by the policy text. They decide verdicts, so `policy_files` rules match them.
     _read_from: tuple[str, ...] = PrivateAttr(default=())
-
-    @property
-    def read_from(self) -> tuple[str, ...]:
-        return self._read_from
 
     def record_sources(self, names: tuple[str, ...]) -> None:
         self._read_from = tuple(dict.fromkeys(names))

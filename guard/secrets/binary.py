@@ -4,7 +4,7 @@ change adds (`*.cfg binary`, `-diff`) must not hide a token.
 Such blobs are read from git in chunks (never whole) and their printable runs, ASCII and
 UTF-16LE like `strings`, are scanned by the same detectors as added lines. Chunks overlap so a
 token across a boundary is still whole in one of them. A blob over `secrets.max_binary_bytes`
-(at most HARD_CAP), or one git cannot read, is not a pass: the check reports it as
+(at most policy.MAX_BINARY_CAP), or one git cannot read, is not a pass: the check reports it as
 `scan-incomplete`. Under a time budget (the pre-receive hook) a blob scan stops once less than
 RESERVE of the budget is left, so the rest of the judgement still runs; the blob is then
 `scan-incomplete` too (with the hits found so far), a finding rather than a timeout.
@@ -24,7 +24,6 @@ from guard.secrets.engine import Hit, scan_texts
 
 MIN_RUN = 8  # shorter printable runs hold no credential any detector matches
 OVERLAP = 8192  # bytes carried into the next chunk: longer than any token the detectors match
-HARD_CAP = 1_000_000_000  # the ceiling secrets.max_binary_bytes may be set to (1 GB)
 RESERVE = 0.25  # share of a time budget binary scans leave to the rest of the judgement
 _ASCII = re.compile(rb"[\x20-\x7e\t]{%d,}" % MIN_RUN)
 _UTF16_PATTERN = rb"(?:[\x20-\x7e\t]\x00){%d,}" % MIN_RUN

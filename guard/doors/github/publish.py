@@ -24,7 +24,6 @@ NAME = "pipeline-guard"
 BATCH = 50
 MAX_CHECK_ANNOTATIONS = 1000
 MAX_TEXT = 60_000  # GitHub caps check-run summaries and comments at 65535 characters
-REPORTS = ("check-run", "status", "comment")
 
 
 def conclusion(d: Decision) -> str:

@@ -95,7 +95,8 @@ def token(env: dict[str, str]) -> str | None:
 
 
 class GitLabAPI:
-    """A thin, failure-tolerant wrapper; every method returns data or raises `ApiFailure`."""
+    """A thin wrapper over python-gitlab: every method returns data or raises its errors, which
+    failure_text() says in one line (never a token)."""
 
     def __init__(self, url: str, private_token: str, project: str) -> None:
         import gitlab
