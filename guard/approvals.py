@@ -21,6 +21,16 @@ NO_CODEOWNERS: frozenset[str] = frozenset({"\0no-codeowners-file"})
 # A comment/note line `break-glass: <reason>` gives the reason for (GitHub) or is (GitLab) a
 # break-glass request; every door reads it the same way.
 BREAK_GLASS_PREFIX = "break-glass:"
+
+
+def break_glass_request(text: str) -> str | None:
+    """The reason of the first `break-glass: <reason>` line of a comment or note; None if none."""
+    for line in text.splitlines():
+        if line.strip().lower().startswith(BREAK_GLASS_PREFIX):
+            return line.strip()[len(BREAK_GLASS_PREFIX) :].strip()
+    return None
+
+
 HEAD_BOUND_KINDS = {"review", "label", "mr-approval", "signature", "push-option", "break-glass"}
 
 # What a step-up report says to do when the door gives no instructions of its own (each door

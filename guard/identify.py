@@ -21,7 +21,7 @@ never evidence.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -342,6 +342,19 @@ def identify_actor(actor: Actor, fp: Fingerprints) -> Identity:
     return _identify_account(
         fp, actor.login, actor.id, actor.type, f"actor:{actor.role}", actor.source, actor.verified
     )
+
+
+# (login, account id, account type) -> is this platform account an agent?
+IsAgent = Callable[[str, "str | None", "str | None"], bool]
+
+
+def agent_account_test(fp: Fingerprints) -> IsAgent:
+    """The doors' question about a platform account, answered by the catalogue."""
+
+    def is_agent(login: str, uid: str | None, kind: str | None) -> bool:
+        return identify_actor(Actor(login, "account", "platform-api", id=uid, type=kind), fp).kind == "agent"
+
+    return is_agent
 
 
 def identify_approval(approval: Approval, fp: Fingerprints) -> Identity:

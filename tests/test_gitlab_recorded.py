@@ -28,8 +28,9 @@ import responses
 from cliutil import cli
 from gitutil import CLAUDE_TRAILER, Repo
 
-from guard.doors.gitlab.api import GitLabAPI, access_permission, bind_head, parse_time
+from guard.doors.gitlab.api import GitLabAPI, access_permission, bind_head
 from guard.doors.gitlab.ci import read_pipeline
+from guard.isotime import parse_time
 from guard.report.markdown import MARKER
 
 URL = "https://gitlab.example.com"

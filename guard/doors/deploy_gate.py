@@ -22,11 +22,9 @@ from typing import Any, Protocol
 from guard.errors import UsageError
 from guard.fingerprints import load_fingerprints
 from guard.git.repo import GitRepo
-from guard.identify import identify_actor, identify_commit
+from guard.identify import IsAgent, agent_account_test, identify_commit
 from guard.model import Actor, Approval, Change
 from guard.policy import Policy
-
-IsAgent = Callable[[str, "str | None", "str | None"], bool]  # (login, account id, account type)
 
 
 @dataclass(frozen=True)
@@ -224,12 +222,7 @@ def choose_base(
 
 def agent_test(policy: Policy | None) -> IsAgent:
     """Is this platform account an agent, by the policy's fingerprints?"""
-    fp = load_fingerprints(policy)
-
-    def is_agent(login: str, uid: str | None, kind: str | None) -> bool:
-        return identify_actor(Actor(login, "account", "platform-api", id=uid, type=kind), fp).kind == "agent"
-
-    return is_agent
+    return agent_account_test(load_fingerprints(policy))
 
 
 def agent_shas(change: Change, policy: Policy, is_agent: IsAgent) -> list[str]:

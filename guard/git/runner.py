@@ -22,6 +22,7 @@ from guard.git.parse import Reader
 SHA = re.compile(r"^[0-9a-f]{40}([0-9a-f]{24})?$")
 
 
+NETWORK_TIMEOUT = 300.0  # seconds one fetch may take before the door notes it and goes on
 LINE_BUDGET = 96 << 20
 
 
@@ -122,6 +123,20 @@ class GitRunner:
         if proc.wait() != 0:
             last = err.decode("utf-8", "replace").strip().splitlines()
             raise InternalError(f"git {args[0]} failed: {last[-1] if last else proc.returncode}")
+
+    def network(self, *args: str, timeout: float = NETWORK_TIMEOUT) -> tuple[bool, str]:
+        """A git command that may talk to a remote (fetch, remote get-url...): (succeeded, the last
+        line git printed on stderr). Never prompts (GIT_TERMINAL_PROMPT=0: a fetch that needs
+        credentials fails at once instead of hanging a CI job) and is killed after `timeout`."""
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+        try:
+            proc = subprocess.run(
+                ["git", *args], cwd=self.path, capture_output=True, env=env, timeout=timeout
+            )
+        except subprocess.TimeoutExpired:
+            return False, f"git {args[0]} timed out after {timeout:g} s"
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        return proc.returncode == 0, lines[-1] if lines else ""
 
     @property
     def is_shallow(self) -> bool:

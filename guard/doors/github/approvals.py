@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from guard.approvals import BREAK_GLASS_PREFIX
+from guard.approvals import break_glass_request
 from guard.model import Actor, Approval, Change, FileChange
 
 SOURCE_REVIEWS = "github-api:reviews"
@@ -116,9 +116,9 @@ def timeline_evidence(
             )
         elif kind == "commented":
             who = _user(ev.get("user")) or _user(ev.get("actor"))
-            for line in str(ev.get("body") or "").splitlines():
-                if who and line.strip().lower().startswith(BREAK_GLASS_PREFIX):
-                    reasons[who[0].lower()] = line.strip()[len(BREAK_GLASS_PREFIX) :].strip()
+            reason = break_glass_request(str(ev.get("body") or ""))
+            if who and reason is not None:
+                reasons[who[0].lower()] = reason
         elif kind in ("assigned", "review_requested"):
             target = _user(ev.get("assignee") if kind == "assigned" else ev.get("requested_reviewer"))
             by = _user(ev.get("review_requester") if kind == "review_requested" else None) or _user(

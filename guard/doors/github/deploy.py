@@ -15,7 +15,6 @@ from urllib.parse import quote
 
 from guard.doors.deploy_gate import (
     Deployment,
-    IsAgent,
     Merged,
     Recorded,
     Vouched,
@@ -28,9 +27,10 @@ from guard.doors.deploy_gate import (
 from guard.doors.deploy_gate import vouch as gate_vouch
 from guard.doors.github.api import Reader, describe, get_all, get_json
 from guard.doors.github.approvals import commit_delegators, review_approvals, timeline_evidence
-from guard.doors.github.event import GitHubContext, Payload, read_context
+from guard.doors.github.event import GitHubContext, Payload, api_client, read_context
 from guard.doors.interface import CheckOptions
 from guard.git.repo import GitRepo
+from guard.identify import IsAgent
 from guard.model import Actor, Change
 from guard.policy import Policy
 from guard.trusted import load_trusted_policy
@@ -201,17 +201,7 @@ def prepare(opts: CheckOptions) -> GitHubPrepared:
         head = repo.resolve(head, "--head")
     default_branch = Payload(ctx.payload, ctx.event_path).get("repository.default_branch", str, False)
     notes = [f"deploy of {head[:12]} to {environment} ({ctx.event_name} on {ctx.repository})"]
-    gh: Github | None = None
-    no_token: str | None = None
-    if not ctx.token:
-        no_token = "no token (set the action's `token` input or GITHUB_TOKEN)"
-    else:
-        try:
-            from guard.doors.github.api import client
-
-            gh = client(ctx)
-        except ImportError:
-            no_token = "PyGithub is not installed (pip install 'pipeline-guard[github]')"
+    gh, no_token = api_client(ctx)
     builtin_agent = agent_test(None)  # the trusted policy is read once the range is known
     recorded: Recorded | None = None
     unreadable = no_token

@@ -11,20 +11,26 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from guard.checks.paths import compile_globs
 from guard.doors.github.approvals import adds_nothing_beyond, commit_delegators, rebind
-from guard.doors.github.event import EventRange, GitHubContext, event_range, guard_files, read_context
+from guard.doors.github.event import (
+    EventRange,
+    GitHubContext,
+    api_client,
+    event_range,
+    guard_files,
+    read_context,
+)
 from guard.doors.github.git import ensure_range
 from guard.doors.github.workflow import annotation_lines, notes_section, outputs, write_outputs, write_summary
 from guard.doors.interface import CheckOptions, Prepared
 from guard.errors import UsageError
 from guard.fingerprints import Fingerprints, load_fingerprints
 from guard.git.repo import GitRepo
-from guard.identify import identify_actor, identify_commit
+from guard.identify import IsAgent, agent_account_test, identify_commit
 from guard.model import UNKNOWN_PUSHER, Actor, Change, Decision
 from guard.policy import Policy
 from guard.trusted import load_trusted_policy
@@ -56,16 +62,9 @@ def reports_requested(opts: CheckOptions) -> tuple[str, ...]:
     return tuple(dict.fromkeys(n for n in names if n != "none"))
 
 
-AgentTest = Callable[[str, "str | None", "str | None"], bool]
-
-
-def _agent_test(policy: Policy) -> tuple[Fingerprints, AgentTest]:
+def _agent_test(policy: Policy) -> tuple[Fingerprints, IsAgent]:
     fp = load_fingerprints(policy)
-
-    def is_agent(login: str, uid: str | None, kind: str | None) -> bool:
-        return identify_actor(Actor(login, "x", "github-api", id=uid, type=kind), fp).kind == "agent"
-
-    return fp, is_agent
+    return fp, agent_account_test(fp)
 
 
 def _base(repo: GitRepo, rng: EventRange) -> str | None:
@@ -145,15 +144,7 @@ def _gather(p: GitHubPrepared, repo: GitRepo, rng: EventRange) -> None:
         for c in change.commits
         if agent_actor or identify_commit(c, fp, change.source_ref).kind == "agent"
     }
-    if not p.ctx.token:
-        p.no_token = "no token (set the action's `token` input or GITHUB_TOKEN)"
-    else:
-        try:
-            from guard.doors.github.api import client
-
-            p.gh = client(p.ctx)
-        except ImportError:
-            p.no_token = "PyGithub is not installed (pip install 'pipeline-guard[github]')"
+    p.gh, p.no_token = api_client(p.ctx)
     if p.gh is None or change.number is None:
         change.actors += commit_delegators(
             change, agent_commits, {}, lambda login: not is_agent(login, None, None)

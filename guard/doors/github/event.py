@@ -12,10 +12,13 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from guard.errors import UsageError
 from guard.model import ZERO_SHA, Actor, RefUpdate
+
+if TYPE_CHECKING:
+    from github import Github
 
 SOURCE = "github-event"
 _SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -344,3 +347,15 @@ def guard_files(ctx: GitHubContext, root: Path) -> tuple[tuple[str, ...], list[s
                     "(docs/github.md)"
                 )
     return tuple(dict.fromkeys(files)), notes
+
+
+def api_client(ctx: GitHubContext) -> tuple[Github | None, str | None]:
+    """(a PyGithub client for the job's API, None) or (None, why there is none): every GitHub
+    door path decides what it can without one and says so."""
+    if not ctx.token:
+        return None, "no token (set the action's `token` input or GITHUB_TOKEN)"
+    try:
+        from guard.doors.github.api import client
+    except ImportError:
+        return None, "PyGithub is not installed (pip install 'pipeline-guard[github]')"
+    return client(ctx), None

@@ -9,19 +9,11 @@ check out instead.
 
 from __future__ import annotations
 
-import subprocess
-
 from guard.errors import UsageError
 from guard.git.repo import GitRepo
 
 DEPTHS = (50, 400, 3000)
 HINT = "check out with `actions/checkout` and `fetch-depth: 0`, or give the job network access to origin"
-
-
-def _git(repo: GitRepo, *args: str) -> tuple[int, str]:
-    proc = subprocess.run(["git", *args], cwd=repo.path, capture_output=True)
-    lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-    return proc.returncode, lines[-1] if lines else ""
 
 
 def _ready(repo: GitRepo, head: str, base: str | None, branch: str | None) -> bool:
@@ -56,8 +48,7 @@ def ensure_range(
     if _ready(repo, head, base, base_branch) and not missing_refs:
         _set_origin_head(repo, default_branch)
         return []
-    code, _ = _git(repo, "remote", "get-url", "origin")
-    if code != 0:
+    if repo.proc("remote", "get-url", "origin").returncode != 0:
         if _ready(repo, head, base, base_branch):
             return [f"no origin remote: could not fetch {', '.join(missing_refs)} for the trusted policy"]
         raise UsageError(f"{_what(repo, head, base)} and there is no `origin` remote to fetch from: {HINT}")
@@ -70,15 +61,15 @@ def ensure_range(
         args = ["fetch", "--no-tags", "--quiet", "--no-recurse-submodules"]
         if depth is not None:
             args.append(f"--depth={depth}")
-        code, last = _git(repo, *args, "origin", *_refspecs(head, base, missing_refs))
-        if code != 0 and missing_refs:  # a branch may be gone: still try the commits alone
-            code, last = _git(repo, *args, "origin", *_refspecs(head, base, []))
+        ok, last = repo.network(*args, "origin", *_refspecs(head, base, missing_refs))
+        if not ok and missing_refs:  # a branch may be gone: still try the commits alone
+            ok, last = repo.network(*args, "origin", *_refspecs(head, base, []))
         if _ready(repo, head, base, base_branch):
             notes.append("fetched the missing history from origin" + (f" (depth {depth})" if depth else ""))
             _set_origin_head(repo, default_branch)
             return notes
     if repo.is_shallow:
-        code, last = _git(repo, "fetch", "--no-tags", "--quiet", "--unshallow", "origin")
+        ok, last = repo.network("fetch", "--no-tags", "--quiet", "--unshallow", "origin")
         if _ready(repo, head, base, base_branch):
             _set_origin_head(repo, default_branch)
             return ["fetched the whole history from origin (--unshallow)"]
@@ -98,5 +89,7 @@ def _set_origin_head(repo: GitRepo, default_branch: str | None) -> None:
     """Record the payload's default branch as origin/HEAD when the clone does not know it."""
     if not default_branch or repo.ref_commit(f"refs/remotes/origin/{default_branch}") is None:
         return
-    if _git(repo, "symbolic-ref", "--quiet", "refs/remotes/origin/HEAD")[0] != 0:
-        _git(repo, "symbolic-ref", "refs/remotes/origin/HEAD", f"refs/remotes/origin/{default_branch}")
+    if repo.proc("symbolic-ref", "--quiet", "refs/remotes/origin/HEAD").returncode != 0:
+        repo.run(
+            "symbolic-ref", "refs/remotes/origin/HEAD", f"refs/remotes/origin/{default_branch}", check=False
+        )

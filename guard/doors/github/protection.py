@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlsplit
 
@@ -23,6 +22,7 @@ from guard.doors.github.door import HOW as GITHUB_HOW
 from guard.doors.github.event import Payload
 from guard.doors.interface import Prepared
 from guard.errors import InternalError, UsageError
+from guard.isotime import unix_time
 from guard.judge import judge as judge_prepared
 from guard.model import Actor, Change, Commit, Decision, Mode, Person
 from guard.policy import Policy
@@ -81,13 +81,6 @@ def parse_request(payload: dict[str, Any]) -> Request:
     )
 
 
-def _unix(text: object) -> int:
-    try:
-        return int(datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp())
-    except ValueError:
-        return 0
-
-
 def _person(obj: Any) -> Person:
     d = obj if isinstance(obj, dict) else {}
     return Person(str(d.get("name") or ""), str(d.get("email") or ""))
@@ -108,8 +101,8 @@ def api_commit(item: dict[str, Any]) -> Commit:
         parents=tuple(str(p.get("sha")) for p in parents if isinstance(p, dict)),
         author=_person(c.get("author")),
         committer=_person(c.get("committer")),
-        authored_at=_unix((c.get("author") or {}).get("date")),
-        committed_at=_unix((c.get("committer") or {}).get("date")),
+        authored_at=int(unix_time((c.get("author") or {}).get("date"))),
+        committed_at=int(unix_time((c.get("committer") or {}).get("date"))),
         message=message,
         trailers=parse_trailers(message),
         signed=signed,

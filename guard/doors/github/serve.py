@@ -27,6 +27,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Protocol
 
 from guard.errors import InternalError, UsageError
+from guard.isotime import unix_time
 from guard.model import Mode
 from guard.policy import Policy
 
@@ -254,7 +255,7 @@ class Clients:
         token = data.get("token") if isinstance(data, dict) else None
         if not isinstance(token, str) or not token:
             raise UsageError(f"GitHub gave no token for installation {installation_id}")
-        expires = _timestamp(data.get("expires_at"))
+        expires = unix_time(data.get("expires_at"))
         with self._lock:
             self._tokens[installation_id] = (token, expires)
         return token
@@ -267,16 +268,6 @@ class Clients:
         if req.installation_id is None:
             raise UsageError("the delivery names no App installation, and no token is configured")
         return self._github(Auth.Token(self._installation_token(req.installation_id)))
-
-
-def _timestamp(text: object) -> float:
-    """An ISO time as a unix time; 0 (already expired: fetch again) when unreadable."""
-    from datetime import datetime
-
-    try:
-        return datetime.fromisoformat(str(text).replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return 0.0
 
 
 Reply = tuple[int, dict[str, Any] | None]

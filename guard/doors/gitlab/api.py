@@ -21,8 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from guard.approvals import BREAK_GLASS_PREFIX
+from guard.approvals import break_glass_request
 from guard.doors.gitlab.ci import Pipeline
+from guard.isotime import parse_time
 from guard.model import Actor, Approval
 from guard.report.markdown import MARKER
 
@@ -42,16 +43,6 @@ class MergeRequestFacts:
     head_sha: str | None = None  # the MR's current head as GitLab sees it
     approvals: list[Approval] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
-
-
-def parse_time(text: object) -> datetime | None:
-    if not isinstance(text, str) or not text:
-        return None
-    try:
-        t = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return t if t.tzinfo is not None else None  # a naive time cannot be compared safely
 
 
 def access_permission(level: object) -> str | None:
@@ -163,11 +154,7 @@ class GitLabAPI:
             body = str(a.get("body") or "")
             if a.get("system") or MARKER in body:
                 continue  # GitLab's own notes, and ours (which quote break-glass reasons)
-            reason = next(
-                (ln.strip()[len(BREAK_GLASS_PREFIX) :].strip() for ln in body.splitlines()
-                 if ln.strip().lower().startswith(BREAK_GLASS_PREFIX)),
-                None,
-            )  # fmt: skip
+            reason = break_glass_request(body)
             author = a.get("author")
             if reason is None or not isinstance(author, dict) or not author.get("username"):
                 continue

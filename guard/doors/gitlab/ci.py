@@ -8,9 +8,7 @@ are not on the default branch, plus the tag creation itself (a release boundary)
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Literal
@@ -156,7 +154,7 @@ def ensure_history(repo: GitRepo, head: str, base: str | None, notes: list[str])
         return
     wanted = [s for s in (head, base) if s and not repo.exists(s)]
     shallow = ["--unshallow"] if repo.is_shallow else []
-    ok = _git_ok(repo, "fetch", "--quiet", "--no-tags", *shallow, "origin", *(wanted or []))
+    ok, _ = repo.network("fetch", "--quiet", "--no-tags", *shallow, "origin", *(wanted or []))
     notes.append(
         f"fetched {'the missing commits' if wanted else 'the full history'} from origin"
         + (" (the clone was shallow)" if shallow else "")
@@ -176,13 +174,6 @@ def ensure_history(repo: GitRepo, head: str, base: str | None, notes: list[str])
         )
 
 
-def _git_ok(repo: GitRepo, *args: str) -> bool:
-    # GIT_TERMINAL_PROMPT=0: a fetch that needs credentials fails at once instead of hanging.
-    env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
-    proc = subprocess.run(["git", *args], cwd=repo.path, capture_output=True, env=env, timeout=300)
-    return proc.returncode == 0
-
-
 def ensure_default_branch(repo: GitRepo, default: str | None, notes: list[str]) -> None:
     """CI clones carry only the pipeline's ref; the trusted policy needs the default branch too."""
     if repo.default_branch() is not None or not default:
@@ -190,7 +181,7 @@ def ensure_default_branch(repo: GitRepo, default: str | None, notes: list[str]) 
     if "\n" in default or default.startswith("-"):
         raise UsageError(f"invalid branch name {default!r}", where="CI_DEFAULT_BRANCH")
     spec = f"+refs/heads/{default}:refs/remotes/origin/{default}"
-    if not _git_ok(repo, "fetch", "--quiet", "--no-tags", "origin", spec):
+    if not repo.network("fetch", "--quiet", "--no-tags", "origin", spec)[0]:
         notes.append(f"could not fetch the default branch {default}: the trusted policy is read at the base")
 
 

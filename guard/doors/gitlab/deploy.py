@@ -17,7 +17,6 @@ from collections.abc import Iterator
 
 from guard.doors.deploy_gate import (
     Deployment,
-    IsAgent,
     Merged,
     Recorded,
     Vouched,
@@ -28,9 +27,11 @@ from guard.doors.deploy_gate import (
     last_trusted,
 )
 from guard.doors.deploy_gate import vouch as gate_vouch
-from guard.doors.gitlab.api import SOURCE, GitLabAPI, bind_head, failure_text, parse_time
+from guard.doors.gitlab.api import SOURCE, GitLabAPI, bind_head, failure_text
 from guard.doors.interface import CheckOptions, Prepared
 from guard.git.repo import GitRepo
+from guard.identify import IsAgent
+from guard.isotime import parse_time
 from guard.model import Actor, Approval, Change
 from guard.policy import Policy
 from guard.trusted import load_trusted_policy
