@@ -13,8 +13,8 @@ import posixpath
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from guard.checks.ci_model import ci_kind
 from guard.checks.ci_reach import Reach, reach_of
+from guard.ci.jobs import ci_kind
 from guard.codeowners import LOCATIONS, CodeOwners
 from guard.codeowners import parse as parse_codeowners
 from guard.errors import UsageError

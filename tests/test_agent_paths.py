@@ -14,7 +14,7 @@ import pytest
 from cliutil import cli
 from gitutil import CLAUDE_TRAILER, Repo
 
-from guard.checks.paths import fold_path
+from guard.globs import fold_path
 
 SETTINGS_OLD = '{"permissions": {"allow": ["Bash(npm test)"]}}\n'
 SETTINGS_NEW = '{"permissions": {"allow": ["Bash(npm test)", "Bash(curl:*)"]}}\n'

@@ -8,10 +8,10 @@ import pytest
 from test_permissions_helpers import POLICY, dict_change, findings, git_change, rule, triples
 
 from guard.checks import release
-from guard.checks.ci_model import Command
 from guard.checks.interface import CheckContext
-from guard.checks.release_steps import classify
-from guard.checks.versions import changelog_releases, own_version
+from guard.ci.jobs import Command
+from guard.ci.release_steps import classify
+from guard.ci.versions import changelog_releases, own_version
 from guard.model import ZERO_SHA, RefUpdate
 
 A, B = "a" * 40, "b" * 40

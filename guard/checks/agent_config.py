@@ -18,10 +18,11 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from guard.checks.changeio import Candidate, candidate, file_sides, truthy
-from guard.checks.paths import fold_path
+from guard.checks.changeio import Candidate, candidate, file_sides
 from guard.checks.run_on_open import run_on_open_candidates
+from guard.ci.jobs import truthy
 from guard.diff import added_lines
+from guard.globs import fold_path
 from guard.model import Change, FileChange
 from guard.safeyaml import DocumentError, load_json
 

@@ -93,13 +93,6 @@ def candidate(
     )
 
 
-def truthy(value: object) -> bool:
-    """YAML/JSON/action-input truthiness: `true`, a non-empty string, an expression ("${{ ... }}")."""
-    if isinstance(value, str):
-        return value.strip().lower() not in ("", "false", "0", "no", "off")
-    return value is True
-
-
 def old_path(f: FileChange) -> str:
     return f.old_path or f.path
 

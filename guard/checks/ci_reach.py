@@ -19,16 +19,10 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 from guard.checks.changeio import Candidate, candidate, file_sides, per_change
-from guard.checks.ci_model import (
-    Job,
-    ci_diff,
-    ci_kind,
-    gitlab_includes,
-    norm,
-    parse_action,
-    parse_gitlab,
-    parse_workflow,
-)
+from guard.checks.ci_diff import ci_diff
+from guard.ci.github import parse_action, parse_workflow
+from guard.ci.gitlab import gitlab_includes, parse_gitlab
+from guard.ci.jobs import Job, ci_kind, norm
 from guard.model import Change, FileChange
 from guard.safeyaml import DocumentError, load_yaml_all
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 
 from guard.checks.interface import CheckContext
-from guard.checks.paths import path_matcher
+from guard.globs import path_matcher
 from guard.model import Change, Commit, Finding
 from guard.policy import IdentityMatch, Rule
 

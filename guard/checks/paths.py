@@ -12,33 +12,11 @@ before matching: a macOS or Windows checkout opens `.Claude/settings.json` as
 from __future__ import annotations
 
 import posixpath
-import unicodedata
-from collections.abc import Callable
-from functools import lru_cache
-
-import pathspec
 
 from guard.checks.interface import CheckContext
+from guard.globs import path_matcher
 from guard.model import Change, FileChange, Finding
 from guard.policy import PathMatch, Policy, Rule
-
-
-@lru_cache(maxsize=256)
-def compile_globs(patterns: tuple[str, ...]) -> pathspec.PathSpec:  # type: ignore[type-arg]
-    return pathspec.GitIgnoreSpec.from_lines(patterns)
-
-
-def fold_path(text: str) -> str:
-    """The name a case-insensitive, normalisation-insensitive file system opens (NFC, case-folded)."""
-    return unicodedata.normalize("NFC", unicodedata.normalize("NFC", text).casefold())
-
-
-def path_matcher(patterns: tuple[str, ...], case_insensitive: bool = True) -> Callable[[str], bool]:
-    """`path -> matched?` for gitignore-style globs; folded on both sides unless told otherwise."""
-    if not case_insensitive:
-        return compile_globs(patterns).match_file
-    spec = compile_globs(tuple(fold_path(p) for p in patterns))
-    return lambda path: spec.match_file(fold_path(path))
 
 
 def _patterns(rule: Rule, m: PathMatch, policy: Policy, change: Change) -> tuple[str, ...]:

@@ -23,9 +23,10 @@ from typing import TYPE_CHECKING
 from guard.checks import ci_reach
 from guard.checks.agent_config import agent_candidates
 from guard.checks.changeio import Candidate, candidate, per_change, to_findings
-from guard.checks.ci_model import CiDiff, CiSide, Job, Loc, Perms, ci_diff
+from guard.checks.ci_diff import CiDiff, ci_diff
 from guard.checks.ci_reach import Reach
-from guard.checks.release_steps import classify, production_like
+from guard.ci.jobs import CiSide, Job, Loc, Perms
+from guard.ci.release_steps import classify, production_like
 from guard.model import Change, Finding
 
 if TYPE_CHECKING:

@@ -26,10 +26,11 @@ from guard.checks.changeio import (
     per_change,
     to_findings,
 )
-from guard.checks.ci_model import CiDiff, Job, Loc, ci_diff, norm
+from guard.checks.ci_diff import CiDiff, ci_diff
 from guard.checks.ci_reach import Reach
-from guard.checks.release_steps import classify, production_like
-from guard.checks.versions import (
+from guard.ci.jobs import Job, Loc, norm
+from guard.ci.release_steps import classify, production_like
+from guard.ci.versions import (
     CHANGELOG,
     ManifestError,
     Version,

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from guard.checks.changeio import Candidate, candidate, file_sides
-from guard.checks.paths import fold_path
+from guard.globs import fold_path
 from guard.model import Change, FileChange
 from guard.safeyaml import DocumentError, load_json, load_yaml
 

@@ -14,7 +14,6 @@ import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from guard.checks.paths import compile_globs
 from guard.doors.github.approvals import adds_nothing_beyond, commit_delegators, rebind
 from guard.doors.github.event import (
     EventRange,
@@ -30,6 +29,7 @@ from guard.doors.interface import CheckOptions, Prepared
 from guard.errors import UsageError
 from guard.fingerprints import Fingerprints, load_fingerprints
 from guard.git.repo import GitRepo
+from guard.globs import compile_globs
 from guard.identify import IsAgent, agent_account_test, identify_commit
 from guard.model import UNKNOWN_PUSHER, Actor, Change, Decision
 from guard.policy import Policy

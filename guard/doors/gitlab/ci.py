@@ -205,7 +205,7 @@ def _component_paths(item: object, project: str | None) -> list[str]:
 
 
 def _includes(text: str, where: str, project: str | None) -> list[str]:
-    from guard.checks.ci_model import gitlab_includes
+    from guard.ci.gitlab import gitlab_includes
     from guard.safeyaml import DocumentError, load_yaml_all
 
     try:

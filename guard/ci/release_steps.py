@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import re
 
-from guard.checks.changeio import truthy
-from guard.checks.ci_model import Command
+from guard.ci.jobs import Command, truthy
 
 # Shell lines. Labels name the tool in findings ("npm publish").
 _SHELL: tuple[tuple[str, str, str], ...] = (
