@@ -28,7 +28,7 @@ from guard.model import Commit, Identity
 from guard.policy import Policy
 from guard.redact import redact_text
 
-_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:?\d{2})?)?$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:\d{2})?)?$")
 SUBJECT_CHARS = 120
 _SESSION_KEYS = frozenset(SESSION_TRAILERS)
 ERROR = "\0error"  # the numstat worker's failure, under a key no sha can have
@@ -62,10 +62,13 @@ def parse_since(repo: GitRepo, since: str | None) -> tuple[str, list[str], str]:
     text = since.strip()
     if _DATE.match(text):
         try:
-            datetime.fromisoformat(text.replace("Z", "+00:00"))
+            dt = datetime.fromisoformat(text.replace("Z", "+00:00").replace(" ", "T"))
         except ValueError:
             raise UsageError(f"--since: {text!r} is not a valid date (YYYY-MM-DD)") from None
-        return "HEAD", [f"--since={text}"], f"HEAD since {text}"
+        if dt.tzinfo is None:
+            dt = dt.replace(tzinfo=timezone.utc)  # a bare date: from its start, UTC (git alone would
+        git_date = dt.strftime("%Y-%m-%d %H:%M:%S %z")  # take the current time of day)
+        return "HEAD", [f"--since={git_date}"], f"HEAD since {text}"
     if text.startswith("-") or any(ch.isspace() for ch in text):
         raise UsageError(f"--since: {text!r} is neither a date (YYYY-MM-DD) nor a revision")
     try:

@@ -65,7 +65,7 @@ def stacked_bars(
         y = TOP + plot_h * (1 - frac)
         body.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{_num(y)}" y2="{_num(y)}" class="grid"/>')
         body.append(
-            f'<text x="{LEFT - 4}" y="{_num(y + 4)}" class="ax" text-anchor="end">{_num(top * frac)}</text>'
+            f'<text x="{LEFT - 4}" y="{_num(y + 4)}" class="ax" text-anchor="end">{top * frac:.4g}</text>'
         )
     n = max(1, len(labels))
     step = plot_w / n
