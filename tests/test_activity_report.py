@@ -129,7 +129,8 @@ def audit_log(path: Path, shas: dict[str, str]) -> Path:
         record("2026-03-03T10:00:00Z", "block", number=9, findings=[env]),
         record("2026-03-03T11:00:00Z", "allow", number=9, findings=[env],
                approvals={"counted": [], "rejected": [], "break_glass": carol}),
-        record("2026-03-03T12:00:00Z", "allow", environment="production", range={"base": None, "head": shas["claude"]},
+        record("2026-03-03T12:00:00Z", "allow", environment="production",
+               range={"base": None, "head": shas["claude"]},
                commits=[{"sha": shas["claude"], "identity": "agent:claude-code"}]),
     ):  # fmt: skip
         audit.append(path, rec)
@@ -222,8 +223,12 @@ def test_since_a_date_or_a_revision(mixed: tuple[Repo, dict[str, str]]) -> None:
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
-    mixed: tuple[Repo, dict[str, str]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str], message: str
-) -> None:  # fmt: skip
+    mixed: tuple[Repo, dict[str, str]],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    message: str,
+) -> None:
     repo, _ = mixed
     monkeypatch.chdir(tmp_path)
     (tmp_path / "bad.jsonl").write_text('{"verdict": "allow"}\n{not json\n')
