@@ -218,7 +218,7 @@ def main() -> None:
         if args.screenshot:
             from chromium import render
 
-            page = render(where / "report.html", args.screenshot)
+            page = render(where / "report.html", args.screenshot, max_height=2600)
             print(f"screenshot {args.screenshot}: {page.svgs} charts, console {page.console or 'clean'}")
     finally:
         if args.keep is None:

@@ -124,7 +124,7 @@ def _problems(events: list[dict[str, Any]]) -> list[str]:
     return out
 
 
-def render(html_file: Path, screenshot: Path, width: int = 900) -> Page:
+def render(html_file: Path, screenshot: Path, width: int = 900, max_height: int = 6000) -> Page:
     binary = chromium_binary()
     with tempfile.TemporaryDirectory(prefix="pg-chromium-") as profile:
         to_r, to_w = os.pipe()
@@ -173,7 +173,7 @@ def render(html_file: Path, screenshot: Path, width: int = 900) -> Page:
                 {
                     "format": "png",
                     "captureBeyondViewport": True,
-                    "clip": {"x": 0, "y": 0, "width": width, "height": min(height, 6000), "scale": 1},
+                    "clip": {"x": 0, "y": 0, "width": width, "height": min(height, max_height), "scale": 1},
                 },
                 session=sid,
             )

@@ -27,6 +27,7 @@ MAX_SESSIONS = 200  # kept per export: the most recently active
 MAX_EVENTS = 200  # per session: the earliest
 MAX_PATHS = 500  # protected paths kept per export: the most touched
 TEXT_CHARS = 160
+RAW_CHARS = 2000  # untrusted text kept before redaction (redacted whole, then cut to show)
 GATED = ("step-up", "block")
 VERDICTS = frozenset({"allow", "warn", "step-up", "block"})
 Counts = dict[str, int]
@@ -39,6 +40,18 @@ def _day(ts: int) -> str:
 def _s(value: Any, limit: int = TEXT_CHARS) -> str:
     """An untrusted value as bounded, redacted text."""
     return redact_text(str(value))[:limit] if value not in (None, "") else ""
+
+
+def _r(value: Any) -> str:
+    """An untrusted value kept raw (bounded) until shown: sessions are redacted once kept."""
+    return str(value)[:RAW_CHARS] if value not in (None, "") else ""
+
+
+def _redacted(session: dict[str, Any]) -> dict[str, Any]:
+    """A kept session with every string through the shared redaction path, then cut short."""
+    out = {k: _s(session[k], 300) if isinstance(session[k], str) else session[k] for k in session}
+    out["events"] = [{**e, "text": _s(e["text"], 12 + TEXT_CHARS)} for e in session["events"]]
+    return out
 
 
 def _add(counter: Counts, key: str, n: int = 1) -> None:
@@ -173,25 +186,26 @@ def _break_glass(records: list[tuple[int, dict[str, Any]]], doc: dict[str, Any])
 
 
 def _event(rec: dict[str, Any], t: int) -> list[dict[str, Any]]:
-    repo = _s(rec.get("repository") or "-")
-    verdict = _s(rec.get("verdict") or "-", 20)
+    repo = _r(rec.get("repository") or "-")
+    v = rec.get("verdict")
+    verdict = v if isinstance(v, str) and v in VERDICTS else "other"
     if rec.get("environment"):
-        kind, text = "deploy", f"deploy to {_s(rec['environment'], 60)}"
+        kind, text = "deploy", f"deploy to {_r(rec['environment'])}"
     elif rec.get("number") not in (None, ""):
-        kind, text = "pr", f"PR/MR #{_s(rec['number'], 20)} into {_s(rec.get('target_ref') or '-', 60)}"
+        kind, text = "pr", f"PR/MR #{_r(rec['number'])} into {_r(rec.get('target_ref') or '-')}"
     elif rec.get("ref_updates"):
-        refs = ", ".join(_s(u.get("ref"), 60) for u in rec["ref_updates"][:3] if isinstance(u, dict))
+        refs = ", ".join(_r(u.get("ref")) for u in rec["ref_updates"][:3] if isinstance(u, dict))
         kind, text = "push", f"push {refs}"
     else:
-        kind, text = "check", f"check {_s(rec.get('door') or '-', 20)}"
+        kind, text = "check", f"check {_r(rec.get('door') or '-')}"
     out = [{"time": t, "kind": kind, "text": f"{repo}: {text}: {verdict}", "verdict": verdict}]
     a = _approvals(rec)
     for appr in (a.get("counted") or [])[:5]:
         if isinstance(appr, dict):
-            out.append({"time": t, "kind": "approval", "text": f"approved by {_s(appr.get('approver'))}"})
+            out.append({"time": t, "kind": "approval", "text": f"approved by {_r(appr.get('approver'))}"})
     bg = a.get("break_glass")
     if isinstance(bg, dict):
-        text = f"break-glass by {_s(bg.get('approver'))}: {_s(bg.get('reason'))}"
+        text = f"break-glass by {_r(bg.get('approver'))}: {_r(bg.get('reason'))}"
         out.append({"time": t, "kind": "break-glass", "text": text})
     return out
 
@@ -223,21 +237,21 @@ def _sessions(git: GitFacts | None, records: list[tuple[int, dict[str, Any]]], d
         links: dict[str, str] = {}
         for s in rec.get("sessions") or []:
             if isinstance(s, dict) and s.get("value"):
-                links.setdefault(_s(s["value"], 300), _s(s.get("key") or "session", 40))
+                links.setdefault(_r(s["value"]), _r(s.get("key") or "session"))
         vendor = None
         for c in rec.get("commits") or []:
             if not isinstance(c, dict):
                 continue
             label = str(c.get("identity") or "")
             if label.startswith("agent:") and vendor is None:
-                vendor = _s(label.removeprefix("agent:"), 60)
+                vendor = _r(label.removeprefix("agent:"))
             for link in by_sha.get(str(c.get("sha") or ""), []):
                 links.setdefault(link, sessions[link]["key"])
         if not links:
             continue
         events = _event(rec, t)
         for link, key in links.items():
-            session(link, key, _s(rec.get("repository") or "-"), vendor)["events"].extend(events)
+            session(link, key, _r(rec.get("repository") or "-"), vendor)["events"].extend(events)
     kept = []
     for s in sessions.values():
         s["events"].sort(key=lambda e: (e["time"], e["kind"] != "commit"))
@@ -245,7 +259,7 @@ def _sessions(git: GitFacts | None, records: list[tuple[int, dict[str, Any]]], d
         s["last"] = max(e["time"] for e in s["events"])
         kept.append(s)
     kept.sort(key=lambda s: (-s["last"], s["link"]))
-    doc["sessions"] = kept[:MAX_SESSIONS]
+    doc["sessions"] = [_redacted(s) for s in kept[:MAX_SESSIONS]]
 
 
 def _records(records: Iterable[dict[str, Any]]) -> list[tuple[int, dict[str, Any]]]:

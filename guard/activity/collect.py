@@ -5,8 +5,9 @@ dates, subjects and session trailers without a second metadata pass) while, in p
 `git log --numstat` pass counts changed lines and paths. Audit: JSON lines read with
 `guard.audit.read` (a missing file or a bad line is a UsageError naming file and line).
 
-Every untrusted string kept here (subjects, paths, session links) is passed through the shared
-redaction path before it is stored; the finished report is redacted once more as a whole.
+Untrusted strings kept here (subjects and session links of commits that carry one) stay raw
+until aggregation keeps their session; then each passes through the shared redaction path whole,
+before it is cut short. The finished document is redacted once more as a whole.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from guard.policy import Policy
 from guard.redact import redact_text
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2})?(?:Z|[+-]\d{2}:\d{2})?)?$")
-SUBJECT_CHARS = 120
+RAW_CHARS = 2000
 _SESSION_KEYS = frozenset(SESSION_TRAILERS)
 ERROR = "\0error"  # the numstat worker's failure, under a key no sha can have
 
@@ -41,8 +42,8 @@ class CommitFact:
     kind: str
     vendor: str | None
     autonomy: str | None
-    subject: str = ""  # redacted, cut short
-    sessions: list[tuple[str, str]] = field(default_factory=list)  # (trailer key, redacted link)
+    subject: str = ""  # raw (commits with session links only): redacted when a session is shown
+    sessions: list[tuple[str, str]] = field(default_factory=list)  # (trailer key, raw link)
     lines: int = 0  # added + deleted (binary files count 0)
     paths: list[str] = field(default_factory=list)
 
@@ -126,9 +127,9 @@ def collect_git(
     def seen(c: Commit, ident: Identity) -> None:
         links = [(k, v) for k, v in c.trailers if k.lower() in _SESSION_KEYS]
         fact = CommitFact(c.sha, c.committed_at, ident.kind, ident.vendor, ident.autonomy)
-        if links or ident.kind == "agent":  # subjects are shown only in agent session timelines
-            fact.subject = redact_text(c.subject)[:SUBJECT_CHARS]
-            fact.sessions = [(k.lower(), redact_text(v)) for k, v in links]
+        if links:  # subjects are shown only in session timelines: redacted there, once kept
+            fact.subject = c.subject[:RAW_CHARS]
+            fact.sessions = [(k.lower(), v[:RAW_CHARS]) for k, v in links]
         facts.append(fact)
 
     identify_range(repo, rev_range, policy, progress, extra=extra, on_commit=seen)
