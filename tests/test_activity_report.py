@@ -316,3 +316,15 @@ def test_html_renders_in_headless_chromium(mixed: tuple[Repo, dict[str, str]], t
     assert page.svgs == 7  # 4 share charts, 2 gating bars, 1 latency histogram
     assert "<script>alert(1)</script> tune settings" in page.text  # shown as text, not run
     assert shot.stat().st_size > 10_000
+
+
+def test_help_teaches_and_progress_goes_to_stderr(mixed: tuple[Repo, dict[str, str]], tmp_path: Path) -> None:
+    r = run("--help")
+    assert r.exit_code == 0
+    for needle in ("--since DATE|REV", "--export json", "--merge", "Exit codes:", "report.html"):
+        assert needle in r.stdout
+    repo, _ = mixed
+    out = tmp_path / "r.json"
+    r = run("--repo", str(repo.path), "--format", "json", "--progress", "-o", str(out))
+    assert r.exit_code == 0 and "read 6 commits" in r.stderr and f"wrote {out}" in r.stderr
+    assert json.loads(out.read_text())["summary"]["commits"] == 6
