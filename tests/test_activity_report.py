@@ -328,3 +328,31 @@ def test_help_teaches_and_progress_goes_to_stderr(mixed: tuple[Repo, dict[str, s
     r = run("--repo", str(repo.path), "--format", "json", "--progress", "-o", str(out))
     assert r.exit_code == 0 and "read 6 commits" in r.stderr and f"wrote {out}" in r.stderr
     assert json.loads(out.read_text())["summary"]["commits"] == 6
+
+
+@pytest.mark.parametrize(
+    ("patch", "message"),
+    [
+        ({"days": {"yesterday": {"commits": {"all": 1}}}}, "days: 'yesterday' is not a YYYY-MM-DD date"),
+        ({"days": {"2026-03-01": 5}}, "days.2026-03-01: expected commits and lines counters"),
+        ({"days": {"2026-03-01": {"commits": {"all": "many"}}}}, "all: expected a count"),
+        ({"gating": {"kind": {"path": 3}, "group": {}}}, "gating.kind: expected step-up/allowed counters"),
+        ({"approvals": [{"seconds": "soon"}]}, "approvals[0].seconds: expected int"),
+        ({"sessions": [{"events": ["x"]}]}, "sessions[0].events: expected a list of objects"),
+        ({"sessions": [{"events": [{"time": "noon"}]}]}, "sessions[0].events[0].time: expected int"),
+        ({"protected_paths": [{"vendors": {"x": "y"}}]}, "protected_paths[0].vendors: expected counts"),
+        ({"break_glass": "everyone"}, "break_glass: expected a list of objects"),
+    ],
+)
+def test_a_hostile_export_is_a_usage_error(tmp_path: Path, patch: dict[str, Any], message: str) -> None:
+    base = tmp_path / "base.json"
+    repo = Repo(tmp_path / "r")
+    commit_at(repo, "2026-03-01T09:00:00Z", "init", {"a": "a\n"})
+    assert run("--repo", str(repo.path), "--export", "json", "-o", str(base)).exit_code == 0
+    doc = {**json.loads(base.read_text()), **patch}
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    r = run("--merge", str(bad), "-o", str(tmp_path / "x.html"))
+    assert r.exit_code == 2, r.output
+    (line,) = r.stderr.strip().splitlines()
+    assert line.startswith(f"pipeline-guard: error: {bad}: ") and message in line

@@ -60,6 +60,53 @@ def merge(docs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+# Per list: field -> accepted types (None is accepted for every field a record may leave out).
+_S, _N, _D, _L = (str,), (int,), (dict,), (list,)
+_FIELDS: dict[str, dict[str, tuple[type, ...]]] = {
+    "repositories": {"name": _S, "range": _S, "commits": _N},
+    "approvals": {"repository": _S, "change": _S, "seconds": _N, "approver": _S},
+    "break_glass": {"time": _N, "repository": _S, "change": _S, "who": _S, "reason": _S, "where": _S},
+    "protected_paths": {"repository": _S, "path": _S, "group": _S, "commits": _N, "vendors": _D},
+    "sessions": {"link": _S, "key": _S, "repository": _S, "vendor": _S, "events": _L, "last": _N},
+}
+_EVENT: dict[str, tuple[type, ...]] = {"time": _N, "kind": _S, "text": _S, "verdict": _S}
+
+
+def _check_items(items: list[Any], fields: dict[str, tuple[type, ...]], where: str) -> None:
+    for n, item in enumerate(items):
+        for key, types in fields.items():
+            v = item.get(key)
+            if v is not None and (not isinstance(v, types) or isinstance(v, bool)):
+                raise UsageError(f"{where}[{n}].{key}: expected {types[0].__name__}")
+
+
+def check_shapes(doc: dict[str, Any]) -> None:
+    """The fields the report reads have the types it expects (UsageError naming the first bad one)."""
+    for day, counts in doc.get("days", {}).items():
+        try:
+            date.fromisoformat(str(day))
+        except ValueError:
+            raise UsageError(f"days: {str(day)[:20]!r} is not a YYYY-MM-DD date") from None
+        if not isinstance(counts, dict) or not all(isinstance(v, dict) for v in counts.values()):
+            raise UsageError(f"days.{day}: expected commits and lines counters")
+    gating = doc.get("gating", {})
+    for key in ("kind", "group"):
+        table = gating.get(key, {})
+        if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
+            raise UsageError(f"gating.{key}: expected step-up/allowed counters per name")
+    for key, fields in _FIELDS.items():
+        _check_items(doc.get(key, []), fields, key)
+    for n, s in enumerate(doc.get("sessions", [])):
+        events = s.get("events") or []
+        if not all(isinstance(e, dict) for e in events):
+            raise UsageError(f"sessions[{n}].events: expected a list of objects")
+        _check_items(events, _EVENT, f"sessions[{n}].events")
+    for n, p in enumerate(doc.get("protected_paths", [])):
+        vendors = p.get("vendors") or {}
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in vendors.values()):
+            raise UsageError(f"protected_paths[{n}].vendors: expected counts")
+
+
 def load_export(path: str) -> dict[str, Any]:
     """One export file, checked and redacted (a one-line UsageError when it is not one)."""
     try:
@@ -76,6 +123,7 @@ def load_export(path: str) -> dict[str, Any]:
         raise UsageError(f"not a pipeline-guard activity export (schema {SCHEMA} expected)", where=path)
     try:
         merge([doc])  # shape check, with the file named in the error
+        check_shapes(doc)
     except UsageError as e:
         raise UsageError(str(e), where=path) from None
     clean: dict[str, Any] = redact_data(doc)

@@ -13,6 +13,7 @@ from typing import Any
 
 from guard import __version__
 from guard.activity import svg
+from guard.autonomy import LEVELS
 from guard.report.escape import html as esc
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'; form-action 'none'"
@@ -77,7 +78,8 @@ def _activity(s: dict[str, Any]) -> str:
     if not s["commits"]:
         return '<p class="empty">no commits in the range</p>'
     per = s["granularity"]
-    vendors, levels = list(s["vendors"]), list(s["autonomy"])
+    vendors = list(s["vendors"])  # most commits first; levels in their fixed order (stable colours)
+    levels = sorted(s["autonomy"], key=lambda lv: LEVELS.index(lv) if lv in LEVELS else len(LEVELS))
     charts = [
         _share_chart(f"Agent share of commits per {per}, by vendor (%)", s, "commits", "vendor:", vendors),
         _share_chart(
