@@ -391,6 +391,110 @@ def audit_query(
         click.echo(f"{len(found)} record(s)")
 
 
+REPORT_EPILOG = """\b
+Examples:
+  pipeline-guard report --audit-log audit.jsonl              report.html for this repository
+  pipeline-guard report --since 2026-01-01 --format json     the same aggregates as JSON
+  pipeline-guard report --since v1.4.0 --output r.html       commits after a tag
+  pipeline-guard report --export json -o repo-a.json         one export per repository (CI matrix)
+  pipeline-guard report --merge repo-a.json --merge repo-b.json -o org.html
+\b
+Exit codes:
+  0  report written
+  2  usage error: bad --since, missing or unreadable audit log or export, a line that is not JSON
+  3  internal error (git failed)
+"""
+
+
+@main.command(epilog=REPORT_EPILOG)
+@click.option(
+    "--repo",
+    type=click.Path(file_okay=False),
+    help="Repository (default: current directory; with --merge, none unless given).",
+)
+@click.option(
+    "--since",
+    metavar="DATE|REV",
+    help="Only commits after this: a date (YYYY-MM-DD, committer date) or a revision (REV..HEAD). "
+    "Default: all of HEAD.",
+)
+@click.option(
+    "--audit-log",
+    "audit_logs",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="Audit log (JSON lines, from --audit-log of check/pre-receive/serve); repeatable.",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False),
+    help="Write here ('-': stdout). Default: report.html for HTML, stdout for JSON.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["html", "json"]),
+    default="html",
+    show_default=True,
+    help="html: one self-contained page (inline SVG, no network); json: the same aggregates.",
+)
+@click.option(
+    "--export",
+    type=click.Choice(["json"]),
+    help="Write this repository's mergeable export (read back with --merge) instead of a report.",
+)
+@click.option(
+    "--merge",
+    "merges",
+    multiple=True,
+    type=click.Path(dir_okay=False),
+    help="An export from `report --export json`; repeatable: the organisation view.",
+)
+@click.option("--policy", type=click.Path(dir_okay=False), help="Policy file: its path groups and accounts.")
+@click.option("--progress/--no-progress", default=None, help="Progress on stderr (default: when a terminal).")
+@guarded
+def report(
+    repo: str | None,
+    since: str | None,
+    audit_logs: tuple[str, ...],
+    output: str | None,
+    fmt: str,
+    export: str | None,
+    merges: tuple[str, ...],
+    policy: str | None,
+    progress: bool | None,
+) -> None:
+    """Agent activity report: how much of the change is agent work (by vendor and autonomy level),
+    what needed a person's step-up and how fast people approved, break-glass uses, the protected
+    paths agents touched, and each agent session as a timeline of commits, pushes, PRs, verdicts,
+    approvals and deploys.
+
+    \b
+    Reads the commits of the range (identified like `identify`) and the audit logs given. The
+    HTML is one static file: charts are inline SVG, nothing is fetched when it is opened, no
+    secret value appears (the shared redaction path) and all untrusted text is escaped.
+    """
+    from guard.activity.run import render_output, report_document
+    from guard.policy import builtin_policy, load_policy_file
+
+    pol = load_policy_file(policy) if policy else builtin_policy()
+    show = sys.stderr.isatty() if progress is None else progress
+
+    def tick(n: int) -> None:
+        click.echo(f"\rread {n} commits…", err=True, nl=False)
+
+    doc = report_document(repo, since, audit_logs, merges, pol, tick if show else None)
+    if show:
+        click.echo("", err=True)
+    text = render_output(doc, fmt, export is not None)
+    html_out = fmt == "html" and export is None
+    target = output if output is not None else ("report.html" if html_out else None)
+    _write(text, None if target == "-" else target)
+    if target not in (None, "-"):
+        click.echo(f"wrote {target}", err=True)
+
+
 DOCTOR_EPILOG = """\b
 Exit codes:
   0  every check ok

@@ -4,7 +4,7 @@ the door verified (who pushed, opened, triggered), into one change identity with
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +15,7 @@ from guard.identify import identify_actor, identify_approval, identify_commit, k
 from guard.model import (
     Actor,
     Change,
+    Commit,
     Evidence,
     Identity,
 )
@@ -163,19 +164,36 @@ def _range_revs(repo: GitRepo, rev_range: str) -> list[str]:
     return [text]
 
 
+def _metadata_text(c: Commit) -> str:
+    a, m = c.author, c.committer
+    return "\n".join((c.message, a.name, a.email, m.name, m.email))
+
+
 def identify_range(
-    repo: GitRepo, rev_range: str, policy: Policy, progress: Callable[[int], None] | None = None
+    repo: GitRepo,
+    rev_range: str,
+    policy: Policy,
+    progress: Callable[[int], None] | None = None,
+    *,
+    extra: Sequence[str] = (),
+    on_commit: Callable[[Commit, Identity], None] | None = None,
 ) -> dict[str, Any]:
-    """One row per commit in `rev_range` plus counts by kind and vendor, in one `git log` pass."""
+    """One row per commit in `rev_range` plus counts by kind and vendor, in one `git log` pass.
+
+    `extra`: more `git log` arguments (e.g. `--since=2026-01-01`); `on_commit`: called with each
+    commit and its identity (the activity report reads dates and trailers there, no second pass)."""
     fp = load_fingerprints(policy)
     rows: list[dict[str, Any]] = []
     kinds: Counter[str] = Counter()
     vendors: Counter[str] = Counter()
-    for n, c in enumerate(repo.iter_commits(_range_revs(repo, rev_range)), 1):
+    for n, c in enumerate(repo.iter_commits(_range_revs(repo, rev_range), extra), 1):
         ident = identify_commit(c, fp)
-        # Evidence quotes the commit, cut short: mask the secrets its full metadata holds.
+        if on_commit is not None:
+            on_commit(c, ident)
+        # Evidence quotes the commit, cut short: mask the secrets its full metadata holds. One
+        # scan over the message (trailers are lines of it) and the people, not one per field.
         red = Redactor()
-        red.learn_all(c)
+        red.learn(_metadata_text(c))
         row = {"sha": c.sha, "kind": ident.kind, "vendor": ident.vendor, "autonomy": ident.autonomy}
         rows.append({**row, "evidence": red.apply([e.to_dict() for e in ident.evidence])})
         kinds[ident.kind] += 1

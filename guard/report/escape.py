@@ -48,3 +48,15 @@ def workflow_data(text: str) -> str:
 def workflow_property(text: str) -> str:
     """GitHub workflow command property value (`file=`, `title=`)."""
     return workflow_data(text).replace(":", "%3A").replace(",", "%2C")
+
+
+def html(text: str) -> str:
+    """HTML/SVG text or attribute value: plain text with `& < > " '` as entities."""
+    return (
+        plain(text)
+        .replace("&", "&amp;")
+        .replace("<", "&lt;")
+        .replace(">", "&gt;")
+        .replace('"', "&quot;")
+        .replace("'", "&#x27;")
+    )
