@@ -3,6 +3,9 @@
 The policy is data: rules with an id, a kind, the actors they apply to, what they match and an
 action. Loading never trusts the change under judgement: callers hand in the bytes read at the
 trusted ref (see `trusted.py`), and every error names the file, line and field.
+
+Length: the schema is one declaration a reader checks in one place (every model, default and
+validator of the policy file); splitting it would scatter the contract users write against.
 """
 
 from __future__ import annotations

@@ -5,6 +5,9 @@ prefilter to pick candidate lines) and a *pattern* (Python `re`, run only on tho
 ``s`` is the secret). A validator turns a match into a confidence or rejects it (placeholders,
 documentation examples, references to variables). Patterns use bounded repetition only, so a
 hostile line cannot cause catastrophic backtracking.
+
+Length: a declaration table (one entry per provider format, with its documentation source); the
+code around it is short.
 """
 
 from __future__ import annotations

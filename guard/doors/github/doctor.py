@@ -4,6 +4,9 @@ Every read goes through PyGithub's requester (github_api.client/get_json), one R
 setting, each documented in @octokit/openapi. A 403/404 on a setting the token may not read is
 `could-not-verify` naming the permission, never `ok`. Agents among bypass actors and reviewers are
 recognised with the same fingerprints as commits (rules/agents.yml plus the policy's accounts).
+
+Length: one small method per GitHub setting read, in the order the report lists them; they share
+one reader and one result vocabulary, and read best as one list.
 """
 
 from __future__ import annotations

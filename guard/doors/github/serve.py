@@ -10,6 +10,9 @@ fields). Only `deployment_protection_rule` / `requested` is judged; other events
 verdict is stored under run+environment: a replayed or redelivered request gets the stored
 outcome back and posts nothing new, so no contradictory verdict can follow. A verdict whose post
 failed is posted again, unchanged, on the next delivery. `GET /healthz` answers 200.
+
+Length: the HTTP server, its signature check, the App's token cache and the verdict store are
+one deployment unit; each part is small and they share the request's life cycle.
 """
 
 from __future__ import annotations
