@@ -9,7 +9,7 @@ line in guard/doors/registry.py.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -54,9 +54,24 @@ def run_ids(env: Mapping[str, str]) -> dict[str, str]:
 class Door(Protocol):
     """One source of changes. `prepare` raises GuardError (exit 2/3) when it cannot judge."""
 
-    name: str
-    how_to_approve: tuple[str, ...]  # what a step-up report tells people to do, on this door
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def how_to_approve(self) -> tuple[str, ...]:
+        """What a step-up report tells people to do, on this door."""
+        ...
 
     def prepare(self, opts: CheckOptions) -> Prepared: ...
 
     def publish(self, decision: Decision, opts: CheckOptions, prepared: Prepared) -> list[str]: ...
+
+
+@dataclass(frozen=True)
+class FunctionDoor:
+    """A door made of a module's two functions (what local, github and gitlab register)."""
+
+    name: str
+    prepare: Callable[[CheckOptions], Prepared]
+    publish: Callable[[Decision, CheckOptions, Prepared], list[str]]
+    how_to_approve: tuple[str, ...]

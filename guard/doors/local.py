@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from guard.doors.interface import CheckOptions, Prepared
+from guard.doors.interface import CheckOptions, FunctionDoor, Prepared
 from guard.errors import UsageError
 from guard.fingerprints import load_fingerprints
 from guard.git.repo import GitRepo
@@ -62,13 +62,4 @@ HOW: tuple[str, ...] = (
 )
 
 
-class LocalDoor:
-    """The local door as guard/doors/registry.py lists it (guard/doors/interface.py: Door)."""
-
-    name = "local"
-    how_to_approve = HOW
-    prepare = staticmethod(prepare)
-    publish = staticmethod(publish)
-
-
-DOOR = LocalDoor()
+DOOR = FunctionDoor("local", prepare, publish, HOW)  # registered in guard/doors/registry.py

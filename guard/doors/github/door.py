@@ -25,7 +25,7 @@ from guard.doors.github.event import (
 )
 from guard.doors.github.git import ensure_range
 from guard.doors.github.workflow import annotation_lines, notes_section, outputs, write_outputs, write_summary
-from guard.doors.interface import CheckOptions, Prepared
+from guard.doors.interface import CheckOptions, FunctionDoor, Prepared
 from guard.errors import UsageError
 from guard.fingerprints import Fingerprints, load_fingerprints
 from guard.git.repo import GitRepo
@@ -239,13 +239,4 @@ HOW: tuple[str, ...] = (
 )
 
 
-class GitHubDoor:
-    """The github door as guard/doors/registry.py lists it (guard/doors/interface.py: Door)."""
-
-    name = "github"
-    how_to_approve = HOW
-    prepare = staticmethod(prepare)
-    publish = staticmethod(publish)
-
-
-DOOR = GitHubDoor()
+DOOR = FunctionDoor("github", prepare, publish, HOW)  # registered in guard/doors/registry.py

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from guard.doors.gitlab.api import TOKEN_ENV, GitLabAPI, failure_text, token
 from guard.doors.gitlab.ci import EXTRA_CI_FILES, Pipeline, ensure_default_branch, ensure_history, guard_files
 from guard.doors.gitlab.ci import read_pipeline as read_pipeline
-from guard.doors.interface import CheckOptions, Prepared
+from guard.doors.interface import CheckOptions, FunctionDoor, Prepared
 from guard.doors.local import default_base
 from guard.fingerprints import load_fingerprints
 from guard.git.repo import GitRepo
@@ -194,13 +194,4 @@ HOW: tuple[str, ...] = (
 )
 
 
-class GitLabDoor:
-    """The gitlab door as guard/doors/registry.py lists it (guard/doors/interface.py: Door)."""
-
-    name = "gitlab"
-    how_to_approve = HOW
-    prepare = staticmethod(prepare)
-    publish = staticmethod(publish)
-
-
-DOOR = GitLabDoor()
+DOOR = FunctionDoor("gitlab", prepare, publish, HOW)  # registered in guard/doors/registry.py
