@@ -25,7 +25,7 @@ from typing import Any
 
 from guard import __version__
 from guard.errors import GuardError, UsageError
-from guard.model import Approval, Decision
+from guard.model import Decision
 from guard.redact import redact_data, redact_decision
 from guard.trailers import trailer_values
 
@@ -41,21 +41,6 @@ def canonical(obj: dict[str, Any]) -> bytes:
 def record_hash(rec: dict[str, Any]) -> str:
     body = {k: v for k, v in rec.items() if k != "hash"}
     return hashlib.sha256(canonical(body)).hexdigest()
-
-
-def _approval(a: Approval, why: str | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "approver": a.approver,
-        "kind": a.kind,
-        "head_sha": a.head_sha,
-        "identity": a.identity.label,
-        "source": a.source,
-    }
-    if a.reason:
-        out["reason"] = a.reason
-    if why:
-        out["rejected_because"] = why
-    return out
 
 
 def session_links(decision: Decision) -> list[dict[str, str]]:
@@ -97,9 +82,9 @@ def build_record(decision: Decision, run: Mapping[str, str] | None = None) -> di
         "sessions": session_links(decision),
         "findings": [f.to_dict() for f in decision.findings],
         "approvals": {
-            "counted": [_approval(a) for a in (s.counted if s else [])],
-            "rejected": [_approval(a, why) for a, why in (s.rejected if s else [])],
-            "break_glass": _approval(s.break_glass) if s and s.break_glass else None,
+            "counted": [a.to_dict() for a in (s.counted if s else [])],
+            "rejected": [a.to_dict(why) for a, why in (s.rejected if s else [])],
+            "break_glass": s.break_glass.to_dict() if s and s.break_glass else None,
         },
         "verdict": decision.verdict,
         "mode": decision.mode,

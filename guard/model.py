@@ -7,6 +7,7 @@ reserved for the policy, where validation errors matter.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
@@ -246,8 +247,33 @@ class Approval:
     at: str | None = None  # ISO timestamp
     base_ref: str | None = None  # target branch at the time of approval, when known
     reason: str | None = None
+
+    def to_dict(self, rejected_because: str | None = None) -> dict[str, Any]:
+        """As every report and the audit trail show it (one shape: JSON contract and audit)."""
+        out: dict[str, Any] = {
+            "approver": self.approver,
+            "kind": self.kind,
+            "source": self.source,
+            "head_sha": self.head_sha,
+            "identity": self.identity.label,
+        }
+        if self.reason:
+            out["reason"] = self.reason
+        if rejected_because is not None:
+            out["rejected_because"] = rejected_because
+        return out
+
     identity: Identity = UNKNOWN  # filled by identify
     covers: tuple[str, ...] = ()  # deploys: the commits this approval vouches for (e.g. a merged PR's)
+
+
+def finding_id(kind: str, rule: str, category: str, anchor: str) -> str:
+    """The one stable id of a finding: its rule, category and what it is anchored to (a path and
+    the line's text, a secret's digest, a commit), never a line number or a message, so a finding
+    keeps its id when lines move or wording changes (SARIF partialFingerprints, baselines)."""
+    digest = hashlib.sha256(f"{rule}\0{category}\0{anchor}".encode("utf-8", "replace")).hexdigest()[:16]
+    # `secret:<hex>` reads as a credential assignment to the redactor's own detectors: say "leak".
+    return f"{'leak' if kind == 'secret' else kind}:{category}:{digest}"
 
 
 @dataclass

@@ -8,12 +8,11 @@ rule, the human rule, a repository's own); each rule then keeps the categories i
 from __future__ import annotations
 
 import fnmatch
-import hashlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
-from guard.model import Change, FileChange, Finding, FindingKind
+from guard.model import Change, FileChange, Finding, FindingKind, finding_id
 
 if TYPE_CHECKING:
     from guard.policy import Rule
@@ -44,7 +43,6 @@ class Sides:
     error: str | None = None  # why a side exists but could not be read
 
 
-# Change is an unhashable dataclass: key by id() and drop the entry when the Change dies.
 def per_change(change: Change, key: str, compute: Callable[[], T]) -> T:
     """`compute()` once per (change, key): kept on the change (`Change.derived`), so it lives and
     dies with the run that judges it and no module holds state between runs."""
@@ -102,11 +100,26 @@ def category_selected(category: str, include: Iterable[str], exclude: Iterable[s
     return (not inc or category in inc) and category not in set(exclude)
 
 
+def _anchor(change: Change, c: Candidate, texts: dict[str, list[str]]) -> str:
+    """Where a candidate is, without its line number: the path and the line's own text."""
+    if c.path is None:
+        return f"ref\0{c.ref or ''}"
+    if c.path not in texts:
+        f = next((f for f in change.files if f.path == c.path), None)
+        new = file_sides(change, f).new if f is not None else None
+        texts[c.path] = new.splitlines() if new else []
+    lines = texts[c.path]
+    text = " ".join(lines[c.line - 1].split()) if c.line and 0 < c.line <= len(lines) else ""
+    return f"{c.path}\0{text}"
+
+
 def to_findings(change: Change, rule: Rule, candidates: Iterable[Candidate]) -> list[Finding]:
     """Candidates the rule selects -> findings, attributed to the commits that touched the file."""
     match = rule.matcher()
     out: list[Finding] = []
     seen: set[tuple[object, ...]] = set()
+    anchors: dict[str, int] = {}  # the same anchor twice (two hits on one line) gets #1, #2...
+    texts: dict[str, list[str]] = {}
     for c in candidates:
         if not category_selected(c.category, match.categories, match.exclude_categories):
             continue
@@ -115,7 +128,9 @@ def to_findings(change: Change, rule: Rule, candidates: Iterable[Candidate]) -> 
             continue
         seen.add(key)
         tagged = () if c.path else change.tagged(c.ref)
-        digest = hashlib.sha256("\0".join(str(k) for k in (rule.id, *key)).encode()).hexdigest()[:16]
+        anchor = _anchor(change, c, texts)
+        n = anchors.get(anchor, 0)
+        anchors[anchor] = n + 1
         out.append(
             Finding(
                 rule=rule.id,
@@ -127,7 +142,7 @@ def to_findings(change: Change, rule: Rule, candidates: Iterable[Candidate]) -> 
                 commit=tagged[0] if tagged else None,
                 commits=change.commits_touching(c.path) if c.path else tagged,
                 category=c.category,
-                id=f"{c.kind}:{c.category}:{digest}",
+                id=finding_id(c.kind, rule.id, c.category, f"{anchor}\0{n}" if n else anchor),
                 confidence=c.confidence,
             )
         )

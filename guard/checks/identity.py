@@ -15,11 +15,9 @@ names the first such path: "require verified identity for protected paths".
 
 from __future__ import annotations
 
-import hashlib
-
 from guard.checks.interface import CheckContext
 from guard.globs import path_matcher
-from guard.model import Change, Commit, Finding
+from guard.model import Change, Commit, Finding, finding_id
 from guard.policy import IdentityMatch, Rule
 
 CATEGORIES = ("unverified-actor", "claimed-bot", "spoofed-human", "agent-push")
@@ -50,7 +48,6 @@ def _finding(
     path: str | None,
     commits: tuple[str, ...] = (),
 ) -> Finding:
-    key = f"{rule.id}\0{category}\0{commit.sha if commit else ''}\0{path or ''}"
     base = rule.message or _MESSAGES[category]
     return Finding(
         rule=rule.id,
@@ -61,7 +58,7 @@ def _finding(
         commit=commit.sha if commit else None,
         commits=commits or ((commit.sha,) if commit else ()),
         category=category,
-        id="identity:" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()[:16],
+        id=finding_id("identity", rule.id, category, f"{commit.sha if commit else ''}\0{path or ''}"),
         confidence="medium" if category == "spoofed-human" else "high",
     )
 

@@ -27,7 +27,7 @@ import pathspec
 from guard import budget
 from guard.checks.changeio import per_change
 from guard.diff import added_lines
-from guard.model import Action, Change, FileChange, Finding
+from guard.model import Action, Change, FileChange, Finding, finding_id
 from guard.secrets.binary import scan_blob
 from guard.secrets.detectors import BY_NAME, CONFIDENCE_RANK
 from guard.secrets.engine import Hit, raw_scannable, scan_text, scan_texts
@@ -284,7 +284,6 @@ def check(ctx: CheckContext, rule: Rule) -> list[Finding]:
         if r.pragma == "added":
             action = "step-up" if rule.action == "block" else rule.action
             message += "; silenced only by a 'pragma: allowlist secret' this change added itself"
-        ident = hashlib.sha256(f"{rule.id}\0{r.path}\0{r.detector}\0{r.digest}".encode()).hexdigest()[:16]
         findings.append(
             Finding(
                 rule=rule.id,
@@ -297,7 +296,7 @@ def check(ctx: CheckContext, rule: Rule) -> list[Finding]:
                 commits=(r.commit,) if r.commit else (),
                 category=r.detector,
                 fingerprint=r.fingerprint,
-                id=ident,
+                id=finding_id("secret", rule.id, r.detector, f"{r.path}\0{r.where}\0{r.digest}"),
                 confidence=r.confidence,
             )
         )
@@ -317,5 +316,5 @@ def _incomplete_finding(rule: Rule, r: SecretRecord) -> Finding:
         commit=r.commit,
         commits=(r.commit,) if r.commit else (),
         category=INCOMPLETE,
-        id=hashlib.sha256(f"{rule.id}\0{r.path}\0{r.digest}".encode()).hexdigest()[:16],
+        id=finding_id("secret", rule.id, INCOMPLETE, f"{r.path}\0{r.digest}"),
     )

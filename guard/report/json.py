@@ -6,23 +6,10 @@ import json
 from typing import Any
 
 from guard import __version__
-from guard.model import Approval, Decision
+from guard.model import Decision
 from guard.redact import redact_decision
 
 SCHEMA_VERSION = 1
-
-
-def _approval(a: Approval, why: str | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "approver": a.approver,
-        "kind": a.kind,
-        "source": a.source,
-        "head_sha": a.head_sha,
-        "identity": a.identity.label,
-    }
-    if why is not None:
-        out["rejected_because"] = why
-    return out
 
 
 def to_dict(d: Decision) -> dict[str, Any]:
@@ -35,10 +22,10 @@ def to_dict(d: Decision) -> dict[str, Any]:
             "approvals_required": d.step_up.approvals_required,
             "eligible": d.step_up.eligible,
             "how": d.step_up.how,
-            "counted": [_approval(a) for a in d.step_up.counted],
-            "rejected": [_approval(a, why) for a, why in d.step_up.rejected],
+            "counted": [a.to_dict() for a in d.step_up.counted],
+            "rejected": [a.to_dict(why) for a, why in d.step_up.rejected],
             "break_glass": (
-                {**_approval(d.step_up.break_glass), "reason": d.step_up.break_glass.reason}
+                {**d.step_up.break_glass.to_dict(), "reason": d.step_up.break_glass.reason}
                 if d.step_up.break_glass
                 else None
             ),
