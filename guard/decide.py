@@ -29,6 +29,8 @@ def identity_reasons(change: Change) -> list[str]:
             ev = next((e for e in c.identity.evidence if e.points_to.startswith(c.identity.kind)), None)
             why = f" ({ev.signal}: {ev.value}, {'verified' if ev.verified else 'claimed'})" if ev else ""
             out.append(f"commit {_short(c.sha)} is {c.identity.label}{why}")
+        for e in c.ai_evidence:
+            out.append(f"commit {_short(c.sha)}: its git-ai note claims {e.points_to} wrote {e.value}")
     return out
 
 

@@ -10,6 +10,8 @@ from guard.checks.ci_reach import Reach
 from guard.checks.interface import CheckContext
 from guard.codeowners import CodeOwners
 from guard.decide import decide
+from guard.fingerprints import load_fingerprints
+from guard.gitai import attach_provenance
 from guard.identify_change import identify_change
 from guard.model import Change, Decision, Mode
 from guard.policy import Policy
@@ -55,6 +57,7 @@ def evaluate(
     )
     with deadline.active() if deadline is not None else contextlib.nullcontext():
         attach_tagged_commits(change)
+        attach_provenance(change, load_fingerprints(policy))
         budget.check("identifying")
         identify_change(change, policy)
         budget.check("running checks")

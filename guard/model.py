@@ -169,6 +169,9 @@ class Commit:
     signature_status: str | None = None  # git's %G? letter when verification was asked for
     files: list[FileChange] = field(default_factory=list)  # this commit's own diff (merges: see git/parse.py)
     identity: Identity = UNKNOWN  # filled by identify
+    # From a Git AI authorship log (guard/gitai.py; claimed): path -> agent vendor -> lines it wrote.
+    ai_lines: dict[str, dict[str, int]] = field(default_factory=dict)
+    ai_evidence: tuple[Evidence, ...] = ()
 
     @property
     def is_merge(self) -> bool:
@@ -342,6 +345,7 @@ class Change:
     # carry that commit's identity, even when the commit is not new in this change.
     tagged_commits: dict[str, Commit] = field(default_factory=dict)
     runner: tuple[Evidence, ...] = ()  # agent runtime variables where the guard runs (claimed)
+    ai_notes: str | None = None  # the git-ai notes commit to read, when not the repo's refs/notes/ai
     # Facts the checks derive once per run (parsed CI, secret scan records; checks/changeio.py
     # `per_change`). Not an input and never output: init=False keeps it out of reports and redaction.
     derived: dict[str, Any] = field(default_factory=dict, init=False, repr=False, compare=False)

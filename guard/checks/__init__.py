@@ -13,18 +13,26 @@ from typing import TYPE_CHECKING
 from guard import budget
 from guard.checks.interface import CheckContext
 from guard.checks.registry import checks_for
+from guard.gitai import path_agents
 from guard.model import Change, Finding, Identity
 
 if TYPE_CHECKING:
     from guard.policy import Rule
 
 
-def identities_for(change: Change, commits: tuple[str, ...]) -> list[Identity]:
+def identities_for(change: Change, commits: tuple[str, ...], path: str | None = None) -> list[Identity]:
     """Who is behind a finding: the named commits (all commits when none are named) plus every
     verified actor of the change that is not a person (a human-looking commit pushed by an agent's
-    token is agent work)."""
+    token is agent work). A commit whose git-ai note says an agent wrote lines of the finding's
+    path adds that agent (`assisted`: a person committed what it wrote)."""
     named = set(commits)
-    out = [c.identity for c in change.commits if not named or c.sha in named]
+    mine = [c for c in change.commits if not named or c.sha in named]
+    out = [c.identity for c in mine]
+    if path is not None:
+        for c in mine:
+            vendors = path_agents(c, path)
+            if vendors and c.identity.kind != "agent":
+                out.append(Identity("agent", vendors[0], c.ai_evidence, "assisted"))
     out += [
         c.identity for c in change.tagged_commits.values() if c.sha in named and change.commit(c.sha) is None
     ]
@@ -58,7 +66,7 @@ def run_checks(ctx: CheckContext) -> list[Finding]:
             continue
         found = [f for fn in checks_for(rule.kind) for f in fn(ctx, rule)]
         for f in found:
-            ids = identities_for(change, f.commits)
+            ids = identities_for(change, f.commits, f.path)
             kinds = {sel for i in ids for sel in i.selectors}  # `agent`, `agent:autonomous`...
             if not rule.applies_to(kinds):
                 continue

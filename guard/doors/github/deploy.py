@@ -30,6 +30,7 @@ from guard.doors.github.approvals import commit_delegators, review_approvals, ti
 from guard.doors.github.event import GitHubContext, Payload, api_client, read_context
 from guard.doors.interface import CheckOptions
 from guard.git.repo import GitRepo
+from guard.gitai import fetch_notes
 from guard.identify import IsAgent
 from guard.model import Actor, Change
 from guard.policy import Policy
@@ -214,6 +215,7 @@ def prepare(opts: CheckOptions) -> GitHubPrepared:
     notes += ensure_range(
         repo, head, recorded.sha if recorded else None, base_branch=None, default_branch=default_branch
     )
+    notes += fetch_notes(repo)
     base, bnotes = choose_base(repo, head, environment, recorded, unreadable, opts.since)
     notes += bnotes
     change = repo.build_change(

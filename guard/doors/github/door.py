@@ -29,6 +29,7 @@ from guard.doors.interface import CheckOptions, FunctionDoor, Prepared
 from guard.errors import UsageError
 from guard.fingerprints import Fingerprints, load_fingerprints
 from guard.git.repo import GitRepo
+from guard.gitai import fetch_notes
 from guard.globs import compile_globs
 from guard.identify import IsAgent, agent_account_test, identify_commit
 from guard.model import UNKNOWN_PUSHER, Actor, Change, Decision
@@ -122,6 +123,7 @@ def prepare(opts: CheckOptions) -> GitHubPrepared:
         default_branch=rng.default_branch,
         commits_hint=rng.commits_hint,
     )
+    notes += fetch_notes(repo)
     change = repo.build_change(_base(repo, rng), rng.head, door="github", **common)  # type: ignore[arg-type]
     change.notes += _guard_notes(change)
     exclude = (rng.source_ref,) if rng.source_ref else ()

@@ -30,6 +30,7 @@ from guard.doors.deploy_gate import vouch as gate_vouch
 from guard.doors.gitlab.api import SOURCE, GitLabAPI, bind_head, failure_text
 from guard.doors.interface import CheckOptions, Prepared
 from guard.git.repo import GitRepo
+from guard.gitai import fetch_notes
 from guard.identify import IsAgent
 from guard.isotime import parse_time
 from guard.model import Actor, Approval, Change
@@ -179,6 +180,7 @@ def prepare(opts: CheckOptions, env: dict[str, str] | None = None) -> Prepared:
             unreadable = failure_text(e)
     ensure_history(repo, head, recorded.sha if recorded else None, notes)
     ensure_default_branch(repo, p.default_branch, notes)
+    notes += fetch_notes(repo)
     base, bnotes = choose_base(repo, head, environment, recorded, unreadable, opts.since)
     notes += bnotes
     actors = [Actor(p.user_login, "run-actor", "gitlab-ci", id=p.user_id)] if p.user_login else []

@@ -18,6 +18,7 @@ from guard.doors.interface import CheckOptions, FunctionDoor, Prepared
 from guard.doors.local import default_base
 from guard.fingerprints import load_fingerprints
 from guard.git.repo import GitRepo
+from guard.gitai import fetch_notes
 from guard.identify import runner_evidence
 from guard.model import UNKNOWN_PUSHER, ZERO_SHA, Actor, Change, Decision, RefUpdate
 from guard.trusted import load_trusted_policy
@@ -66,6 +67,7 @@ def _range(repo: GitRepo, p: Pipeline, notes: list[str]) -> str | None:
 def build_change(repo: GitRepo, p: Pipeline, notes: list[str], extra_ci: str | None) -> Change:
     ensure_history(repo, p.head, p.base, notes)
     ensure_default_branch(repo, p.default_branch, notes)
+    notes += fetch_notes(repo)
     base = _range(repo, p, notes)
     files = guard_files(repo, [r for r in (base, p.head) if r], p, extra_ci, notes)
     ref_updates: list[RefUpdate] = []

@@ -30,6 +30,7 @@ from guard.doors.interface import Prepared
 from guard.doors.prereceive.hostenv import APPROVE_OPTION, SOURCE, Host, read_host
 from guard.errors import UsageError
 from guard.git.repo import GitRepo
+from guard.gitai import NOTES_REF
 from guard.judge import judge
 from guard.model import ZERO_SHA, Approval, Change, Decision, RefUpdate
 from guard.policy import Policy, builtin_policy, load_policy_file
@@ -129,6 +130,8 @@ def build_ref_change(
     tag = repo.read_tag(upd.new) if upd.is_tag and not upd.deleted else None
     if tag is not None:  # an annotated tag's message is scanned like a commit message
         change.tag_messages[upd.ref] = tag[1]
+    # Git AI notes pushed with the commits they annotate: read them from the quarantine.
+    change.ai_notes = next((u.new for u in push if u.ref == NOTES_REF and not u.deleted), None)
     return change
 
 
