@@ -8,7 +8,6 @@ every push.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -260,7 +259,7 @@ def identify(repo: str | None, fmt: str, policy: str | None, progress: bool | No
     from guard.git.repo import GitRepo
     from guard.identify_change import identify_range
     from guard.policy import builtin_policy, load_policy_file
-    from guard.report.identify import render_identify_text
+    from guard.report.identify import render_identify_json, render_identify_text
 
     pol = load_policy_file(policy) if policy else builtin_policy()
     show = sys.stderr.isatty() if progress is None else progress
@@ -272,7 +271,7 @@ def identify(repo: str | None, fmt: str, policy: str | None, progress: bool | No
     if show:
         click.echo("", err=True)
     click.echo(
-        json.dumps(result, indent=2, ensure_ascii=False) if fmt == "json" else render_identify_text(result)
+        render_identify_json(result) if fmt == "json" else render_identify_text(result)
     )
 
 

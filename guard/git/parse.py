@@ -56,22 +56,25 @@ def looks_like_text(data: bytes) -> bool:
     return control / len(sample) < 0.02
 
 
-def _parse_person(value: bytes) -> tuple[Person, int]:
+def _parse_person(value: bytes, seen: dict[bytes, Person]) -> tuple[Person, int]:
     # "Name <email> 1700000000 +0000"; git forbids <> in names, so rpartition is exact.
+    # A history repeats few identities: `seen` keeps one Person per identity for the whole pass.
     left, _, tail = value.rpartition(b">")
-    name, _, email = left.partition(b"<")
-    ts = 0
-    parts = tail.split()
-    if parts:
-        try:
-            ts = int(parts[0])
-        except ValueError:
-            ts = 0
-    return Person(decode_text(name.strip()), decode_text(email.strip())), ts
+    person = seen.get(left)
+    if person is None:
+        name, _, email = left.partition(b"<")
+        person = seen[left] = Person(decode_text(name.strip()), decode_text(email.strip()))
+    try:
+        return person, int(tail.split(None, 1)[0])
+    except (ValueError, IndexError):
+        return person, 0
 
 
-def parse_raw_commit(record: bytes) -> Commit:
-    """One `git log --pretty=raw` record -> Commit (without files)."""
+def parse_raw_commit(record: bytes, seen: dict[bytes, Person] | None = None) -> Commit:
+    """One `git log --pretty=raw` record -> Commit (without files). `seen` shares parsed
+    identities across the records of one pass."""
+    if seen is None:
+        seen = {}
     head, _, body = record.partition(b"\n\n")
     sha = ""
     parents: list[str] = []
@@ -88,13 +91,15 @@ def parse_raw_commit(record: bytes) -> Commit:
         elif key == b"parent":
             parents.append(value.strip().decode("ascii", "replace"))
         elif key == b"author":
-            author, at = _parse_person(value)
+            author, at = _parse_person(value, seen)
         elif key == b"committer":
-            committer, ct = _parse_person(value)
+            committer, ct = _parse_person(value, seen)
         elif key in (b"gpgsig", b"gpgsig-sha256"):
             signed = True
-    msg_lines = [ln[4:] if ln.startswith(b"    ") else ln for ln in body.split(b"\n")]
-    message = decode_text(b"\n".join(msg_lines)).rstrip("\n")
+    # git indents every message line by four spaces; drop exactly that indent where present.
+    if body.startswith(b"    "):
+        body = body[4:]
+    message = decode_text(body.replace(b"\n    ", b"\n")).rstrip("\n")
     return Commit(
         sha=sha,
         parents=tuple(parents),

@@ -23,7 +23,7 @@ from guard.git.parse import (
 )
 from guard.git.refs import GitRefs
 from guard.git.runner import SHA
-from guard.model import Change, Commit, FileChange
+from guard.model import Change, Commit, FileChange, Person
 
 MAX_TEXTY_BLOB = 2_000_000  # binary-flagged blobs up to this size are checked for "really text"
 
@@ -77,15 +77,16 @@ class GitRepo(GitRefs):
         """Commits for `git log` revision arguments, newest first, metadata only, in one process."""
         args = ["log", "--pretty=raw", "-z", "--no-color", *extra, "--end-of-options", *revs, "--"]
         pending: bytes | None = None
+        seen: dict[bytes, Person] = {}
         for record in self.stream(*args):
             if record.startswith(b"commit ") or pending is None:
                 if pending is not None:
-                    yield parse_raw_commit(pending)
+                    yield parse_raw_commit(pending, seen)
                 pending = record
             else:  # a NUL inside a hostile message split the record: glue it back
                 pending += b"\0" + record
         if pending:
-            yield parse_raw_commit(pending)
+            yield parse_raw_commit(pending, seen)
 
     def commit_files(
         self, revs: Sequence[str], extra: Sequence[str] = (), held: HunkBudget | None = None
