@@ -270,9 +270,7 @@ def identify(repo: str | None, fmt: str, policy: str | None, progress: bool | No
     result = identify_range(GitRepo(repo or "."), rev_range, pol, tick if show else None)
     if show:
         click.echo("", err=True)
-    click.echo(
-        render_identify_json(result) if fmt == "json" else render_identify_text(result)
-    )
+    click.echo(render_identify_json(result) if fmt == "json" else render_identify_text(result))
 
 
 main.add_command(cli_tools.policy)

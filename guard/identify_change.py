@@ -20,6 +20,7 @@ from guard.model import (
     Identity,
 )
 from guard.redact import Redactor
+from guard.secrets.engine import texts_with_candidates
 
 if TYPE_CHECKING:
     from guard.git.repo import GitRepo
@@ -186,21 +187,36 @@ def identify_range(
     rows: list[dict[str, Any]] = []
     kinds: Counter[str] = Counter()
     vendors: Counter[str] = Counter()
+    chunk: list[tuple[Commit, Identity]] = []
+
+    def flush() -> None:
+        # Evidence quotes the commit, cut short: mask the secrets its full metadata holds. One
+        # prefilter pass over a chunk's metadata; only commits it flags get a full scan.
+        texts = [_metadata_text(c) for c, _ in chunk]
+        flagged = set(texts_with_candidates(texts))
+        for i, (c, ident) in enumerate(chunk):
+            evidence = [e.to_dict() for e in ident.evidence]
+            if i in flagged:
+                red = Redactor()
+                red.learn(texts[i])
+                evidence = red.apply(evidence)
+            row = {"sha": c.sha, "kind": ident.kind, "vendor": ident.vendor, "autonomy": ident.autonomy}
+            rows.append({**row, "evidence": evidence})
+            kinds[ident.kind] += 1
+            if ident.vendor:
+                vendors[ident.vendor] += 1
+        chunk.clear()
+
     for n, c in enumerate(repo.iter_commits(_range_revs(repo, rev_range), extra), 1):
         ident = identify_commit(c, fp)
         if on_commit is not None:
             on_commit(c, ident)
-        # Evidence quotes the commit, cut short: mask the secrets its full metadata holds. One
-        # scan over the message (trailers are lines of it) and the people, not one per field.
-        red = Redactor()
-        red.learn(_metadata_text(c))
-        row = {"sha": c.sha, "kind": ident.kind, "vendor": ident.vendor, "autonomy": ident.autonomy}
-        rows.append({**row, "evidence": red.apply([e.to_dict() for e in ident.evidence])})
-        kinds[ident.kind] += 1
-        if ident.vendor:
-            vendors[ident.vendor] += 1
+        chunk.append((c, ident))
+        if len(chunk) >= 1000:
+            flush()
         if progress is not None and n % 1000 == 0:
             progress(n)
+    flush()
     if progress is not None:
         progress(len(rows))
     return {

@@ -412,3 +412,24 @@ def test_cli_identify_and_check_agree(repo: Repo, tmp_path: Path) -> None:
         c["sha"]: (c["identity"]["kind"], c["identity"]["vendor"]) for c in json.loads(chk.output)["commits"]
     }
     assert a == b and len(a) == 3
+
+
+def test_identify_masks_secrets_in_every_chunk_of_a_long_history(tmp_path: Path) -> None:
+    """identify prefilters commit metadata a thousand commits at a time: a secret quoted by the
+    evidence of the first, the last and the commits either side of a chunk edge is masked."""
+    from data.secrets.fakes import Fakes
+    from test_identify_labelled import Sample, fast_import
+
+    token = Fakes(9).kinds["ghp"]()
+    samples = [Sample("human", f"P{i} <p{i}@example.com>", f"change {i}") for i in range(2100)]
+    marked = (0, 999, 1000, 1999, 2000, 2099)
+    for i in marked:
+        samples[i] = Sample("agent", "Claude <noreply@anthropic.com>", f"fix\n\nClaude-Session: {token}")
+    shas = fast_import(tmp_path / "r", samples)
+    result = identify_range(GitRepo(tmp_path / "r"), "main", builtin_policy())
+    assert token not in json.dumps(result)
+    rows = {row["sha"]: row for row in result["commits"]}
+    for i in marked:
+        values = [e["value"] for e in rows[shas[i]]["evidence"]]
+        assert any("«redacted:" in v for v in values), (i, values)
+    assert result["summary"]["by_kind"] == {"agent": len(marked), "human": 2100 - len(marked)}

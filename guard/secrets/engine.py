@@ -16,6 +16,7 @@ single regex call sees an unbounded input.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -104,6 +105,23 @@ class _Prefilter:
             pos = start
             if not out or out[-1] != line:
                 out.append(line)
+        return out
+
+    def texts_hit(self, texts: Sequence[str]) -> list[int]:
+        """Indices of multi-line texts holding at least one anchor hit, from one pass over all of
+        them: a superset of the texts `scan_text` can find anything in."""
+        parts = [t.encode("utf-8", "surrogatepass") for t in texts]
+        starts: list[int] = []
+        at = 0
+        for part in parts:
+            starts.append(at)
+            at += len(part) + 1
+        blob = b"\n".join(parts)
+        out: list[int] = []
+        for m in self.combined.finditer(blob):
+            i = bisect_right(starts, m.start()) - 1
+            if not out or out[-1] != i:
+                out.append(i)
         return out
 
     def which(self, text: str) -> list[int]:
@@ -256,6 +274,11 @@ def _scan_line(
             continue
         kept.append(h.value)
         hits.setdefault((h.line, h.detector, h.value), h)
+
+
+def texts_with_candidates(texts: Sequence[str]) -> list[int]:
+    """Which of many free texts (commit metadata of a whole history) need `scan_text` at all."""
+    return _prefilter().texts_hit(texts)
 
 
 def scan_text(path: str, text: str, *, max_line_length: int = 20_000) -> list[Hit]:
