@@ -12,12 +12,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
+
+# Policy validation is the judge's own: no pydantic plugin installed beside the guard observes or
+# alters it, and not scanning every installed distribution for plugins saves ~70 ms a start.
+os.environ["PYDANTIC_DISABLE_PLUGINS"] = "__all__"
+
 from pydantic import (
     BaseModel,
     ConfigDict,
