@@ -106,6 +106,7 @@ def timed(fn):  # type: ignore[no-untyped-def]
 
 
 def run_guard(repo: Path, base: str) -> tuple[float, float, set[tuple[str, int]], int]:
+    from guard.checks.interface import CheckContext
     from guard.checks.secrets import check
     from guard.git.repo import GitRepo
     from guard.policy import builtin_policy
@@ -113,7 +114,7 @@ def run_guard(repo: Path, base: str) -> tuple[float, float, set[tuple[str, int]]
     policy = builtin_policy()
     rule = next(r for r in policy.rules if r.kind == "secret")
     t_git, change = timed(lambda: GitRepo(repo).build_change(base, "HEAD"))
-    t_scan, found = timed(lambda: check(change, rule, policy))
+    t_scan, found = timed(lambda: check(CheckContext(change, policy), rule))
     lines = sum(len(f.added) for c in change.commits for f in c.files)
     return t_git, t_scan, {(f.path or "", f.line or 0) for f in found}, lines
 
@@ -239,6 +240,7 @@ def memory(megabytes: int) -> None:
 
 def measure_child(repo: str, base: str) -> None:
     """Run in a fresh process: peak RSS after reading git, then after the secret check."""
+    from guard.checks.interface import CheckContext
     from guard.checks.secrets import check
     from guard.git.repo import GitRepo
     from guard.policy import builtin_policy
@@ -248,7 +250,7 @@ def measure_child(repo: str, base: str) -> None:
     start = time.perf_counter()
     change = GitRepo(repo).build_change(base, "HEAD")
     after_git = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    found = check(change, rule, policy)
+    found = check(CheckContext(change, policy), rule)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(after_git, peak, len(found), time.perf_counter() - start)
 

@@ -60,7 +60,7 @@ def test_every_row_is_well_formed_and_cited() -> None:
     seen_rows: set[tuple[str, str, tuple[str, ...]]] = set()
     for name in corpus.SLICES:
         for row in corpus.rows(name):
-            assert corpus.FIELDS <= row.keys(), row.get("id")
+            assert row.keys() >= corpus.FIELDS, row.get("id")
             rid = str(row["id"])
             assert rid not in seen_ids, f"duplicate id {rid}"
             seen_ids.add(rid)
