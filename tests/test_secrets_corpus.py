@@ -20,13 +20,13 @@ sys.path.insert(0, str(DATA))
 import corpus  # noqa: E402
 from corpus import Case, Score, flagged, guard_hits, score  # noqa: E402
 
-# Measured 2026-12-07 on main (seed 17): overall recall 0.644 precision 0.933; providers recall
-# 0.907; real code recall 0.212 precision 0.648 (the generic detector of issue 17 is not in yet);
+# Measured 2026-12-07 on main (seed 17): overall recall 0.637 precision 0.930; providers recall
+# 0.907; real code recall 0.292 precision 0.738 (the generic detector of issue 17 is not in yet);
 # hard negatives 1 false alarm in 152.
 FLOORS = {
-    "overall": (0.62, 0.91),
+    "overall": (0.61, 0.90),
     "providers": (0.88, None),
-    "realcode": (0.19, 0.60),
+    "realcode": (0.27, 0.70),
 }
 MAX_FALSE_ALARMS_ON_HARD_NEGATIVES = 3
 
