@@ -61,6 +61,8 @@ def range_scan(megabytes: float) -> dict[str, float]:
         cli_t, cli_cpu, cli_n = median_of(3, lambda: sb.run_cli(tmp, base))
         idle_t, _, _ = median_of(3, lambda: sb.run_cli(tmp, "HEAD"))
         ds_t, ds_cpu, ds_found = sb.run_detect_secrets(tmp)
+        where = subprocess.run([sys.executable, __file__, "--phases-child", str(tmp), base],
+                               capture_output=True, text=True, check=True).stdout.strip()  # fmt: skip
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print(f"range: {size / 1e6:.1f} MB of diff, {added} files added over 20 commits, {len(plants)} planted")
@@ -71,6 +73,7 @@ def range_scan(megabytes: float) -> dict[str, float]:
     print(f"  detect-secrets scan (all {os.cpu_count()} cores) {ds_t:7.2f} s wall  {ds_cpu:7.2f} s CPU  "
           f"({len(ds_found)} findings)")  # fmt: skip
     print(f"  git diff of the range             {t_diff:7.2f} s wall")
+    print(f"  where the check's time goes (in-process, one fresh process): {where}")
     print(f"RATIO detect-secrets / check, wall:  {ds_t / cli_t:6.1f}x   (target >= 30x)")
     print(f"RATIO detect-secrets / check, CPU:   {ds_cpu / cli_cpu:6.1f}x")
     print(f"RATIO check / git diff, wall:        {cli_t / t_diff:6.1f}x   (target <= 3x)")
@@ -103,6 +106,30 @@ def typical_push(runs: int) -> float:
     print(f"pre-receive, typical push (20 commits, 1,000 lines), whole process: {hook:.3f} s "
           f"(median of {runs}; target <= 0.400 s)")  # fmt: skip
     return hook
+
+
+def phases_child(repo: str, base: str) -> None:
+    """In a fresh process: the check's main costs, one after the other."""
+    t0 = time.perf_counter()
+    from guard.checks.interface import CheckContext
+    from guard.checks.secrets import check
+    from guard.cli import main as _cli  # noqa: F401  (the CLI's own imports count)
+    from guard.git.repo import GitRepo
+    from guard.policy import builtin_policy
+
+    t1 = time.perf_counter()
+    policy = builtin_policy()
+    rule = next(r for r in policy.rules if r.kind == "secret")
+    change = GitRepo(repo).build_change(base, "HEAD")
+    t2 = time.perf_counter()
+    from guard.secrets.engine import load_detectors
+
+    load_detectors()  # detect-secrets' plugins: imported once a gate needs them (any big change)
+    t3 = time.perf_counter()
+    check(CheckContext(change, policy), rule)
+    t4 = time.perf_counter()
+    print(f"imports {t1 - t0:.2f} s, policy + reading git {t2 - t1:.2f} s, "
+          f"loading detect-secrets' plugins {t3 - t2:.2f} s, secret scan {t4 - t3:.2f} s")  # fmt: skip
 
 
 def big_diff_memory(megabytes: int) -> None:
@@ -143,7 +170,11 @@ def main() -> None:
     ap.add_argument("--mb", type=float, default=10, help="size of the added lines of the range")
     ap.add_argument("--runs", type=int, default=5, help="pre-receive runs")
     ap.add_argument("--memory-mb", type=int, default=100, help="diff size for peak RSS (0: skip)")
+    ap.add_argument("--phases-child", nargs=2, metavar=("REPO", "BASE"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.phases_child:
+        phases_child(*args.phases_child)
+        return
     installed_like_env(Path(tempfile.gettempdir()) / "pg-speed-pycache")
     r = range_scan(args.mb)
     hook = typical_push(args.runs)
