@@ -106,6 +106,7 @@ def timed(fn):  # type: ignore[no-untyped-def]
 
 
 def run_guard(repo: Path, base: str) -> tuple[float, float, set[tuple[str, int]], int]:
+    from guard.checks.interface import CheckContext
     from guard.checks.secrets import check
     from guard.git.repo import GitRepo
     from guard.policy import builtin_policy
@@ -113,7 +114,7 @@ def run_guard(repo: Path, base: str) -> tuple[float, float, set[tuple[str, int]]
     policy = builtin_policy()
     rule = next(r for r in policy.rules if r.kind == "secret")
     t_git, change = timed(lambda: GitRepo(repo).build_change(base, "HEAD"))
-    t_scan, found = timed(lambda: check(change, rule, policy))
+    t_scan, found = timed(lambda: check(CheckContext(change, policy), rule))
     lines = sum(len(f.added) for c in change.commits for f in c.files)
     return t_git, t_scan, {(f.path or "", f.line or 0) for f in found}, lines
 
@@ -203,42 +204,55 @@ def throughput(lines: int, one_core: bool) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def build_sized_repo(where: Path, megabytes: int) -> tuple[str, int, int]:
+    """A repository whose head adds ~`megabytes` MB of source files; (base, bytes, commits)."""
+    files = [p for p in source_files() if p.stat().st_size < 2_000_000]
+    git(where, "init", "-q", "-b", "main")
+    git(where, "commit", "-q", "--allow-empty", "-m", "base")
+    base = git(where, "rev-parse", "HEAD").strip()
+    size = rounds = 0
+    while size < megabytes * 1_000_000:
+        for i, src in enumerate(files):
+            data = src.read_bytes()
+            dest = where / f"r{rounds}" / f"{i:05d}.py"
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_bytes(data)
+            size += len(data)
+            if size >= megabytes * 1_000_000:
+                break
+        git(where, "add", "-A")
+        git(where, "commit", "-q", "-m", f"round {rounds}")
+        rounds += 1
+    return base, size, rounds
+
+
+def memory_in(repo: Path, base: str) -> None:
+    """Peak RSS of a fresh process doing build_change + check over `repo`'s range from `base`."""
+    cmd = [sys.executable, __file__, "--measure-child", str(repo), base]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        print(out.stderr[-500:])
+        return
+    after_git, peak, n, secs = out.stdout.split()
+    print(f"in-process build_change + secret check: {float(secs):.1f} s")
+    print(f"peak RSS after build_change: {int(after_git) / 1024:.0f} MB; after the secret check: "
+          f"{int(peak) / 1024:.0f} MB ({n} findings)")  # fmt: skip
+
+
 def memory(megabytes: int) -> None:
     """Peak RSS of a fresh process doing build_change + check over a ~`megabytes` MB diff."""
     tmp = Path(tempfile.mkdtemp(prefix="pg-secrets-mem-"))
     try:
-        files = [p for p in source_files() if p.stat().st_size < 2_000_000]
-        git(tmp, "init", "-q", "-b", "main")
-        git(tmp, "commit", "-q", "--allow-empty", "-m", "base")
-        base = git(tmp, "rev-parse", "HEAD").strip()
-        size = rounds = 0
-        while size < megabytes * 1_000_000:
-            for i, src in enumerate(files):
-                data = src.read_bytes()
-                dest = tmp / f"r{rounds}" / f"{i:05d}.py"
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                dest.write_bytes(data)
-                size += len(data)
-                if size >= megabytes * 1_000_000:
-                    break
-            git(tmp, "add", "-A")
-            git(tmp, "commit", "-q", "-m", f"round {rounds}")
-            rounds += 1
-        cmd = [sys.executable, __file__, "--measure-child", str(tmp), base]
-        out = subprocess.run(cmd, capture_output=True, text=True)
-        if out.returncode != 0:
-            print(out.stderr[-500:])
-            return
-        after_git, peak, n, secs = out.stdout.split()
-        print(f"diff: {size / 1e6:.0f} MB in {rounds} commits; {float(secs):.1f} s")
-        print(f"peak RSS after build_change: {int(after_git) / 1024:.0f} MB; after the secret check: "
-              f"{int(peak) / 1024:.0f} MB ({n} findings)")  # fmt: skip
+        base, size, rounds = build_sized_repo(tmp, megabytes)
+        print(f"diff: {size / 1e6:.0f} MB in {rounds} commits")
+        memory_in(tmp, base)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
 def measure_child(repo: str, base: str) -> None:
     """Run in a fresh process: peak RSS after reading git, then after the secret check."""
+    from guard.checks.interface import CheckContext
     from guard.checks.secrets import check
     from guard.git.repo import GitRepo
     from guard.policy import builtin_policy
@@ -248,7 +262,7 @@ def measure_child(repo: str, base: str) -> None:
     start = time.perf_counter()
     change = GitRepo(repo).build_change(base, "HEAD")
     after_git = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    found = check(change, rule, policy)
+    found = check(CheckContext(change, policy), rule)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(after_git, peak, len(found), time.perf_counter() - start)
 
