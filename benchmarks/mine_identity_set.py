@@ -281,6 +281,19 @@ def judge(c: Mined) -> tuple[str, str | None, str, str] | None:
         also = " ".join(v for v in vendors if v != primary)
         # One stratum per form and vendor, so the draw reaches the long tail of products.
         return "agent", f"{primary} {also}".strip(), reasons, f"agent:{form}:{primary}"
+    subject = lines[0] if lines else ""
+    if (
+        re.match(r"github-actions\[bot\] <", c.author)
+        and re.search(r"^co-authored-by:(?!.*\[bot\])", c.message, re.I | re.M)
+        and not re.search(r"^(chore|release|build|ci)\b|version|bump|merge|translat|changelog", subject, re.I)
+    ):
+        why = "github-actions[bot] authored a code change with the requesting person as co-author"
+        return (
+            "unknown",
+            None,
+            why + " (an agent running in Actions is likely; the commit names none)",
+            "unknown:actions-code",
+        )
     for pattern, bot in AUTOMATION:
         if re.search(pattern, c.author):
             return (
@@ -306,8 +319,8 @@ def judge(c: Mined) -> tuple[str, str | None, str, str] | None:
         )
     if PLACEHOLDER.search(c.author) or GASTOWN_NAME.match(c.author):
         return None  # placeholder or a Gas Town worker without a product named: a reader can't tell
-    if not looks_person(c.author):
-        return None
+    if not looks_person(c.author) or re.match(r"bd sync: \d{4}-", subject):
+        return None  # not a person, or the beads CLI's own sync commit under the person's identity
     first = lines[0] if lines else ""
     if "(aider) <" in c.committer:
         return (
