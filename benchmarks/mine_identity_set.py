@@ -77,7 +77,7 @@ PRODUCTS: list[tuple[str, str]] = [
     (r"augment", "other:augment"),
     (r"sageox", "other:sageox"),
     (r"sisyphus", "other:sisyphus"),
-    (r"junior \(sentry ai|sentry-junior", "other:sentry-junior"),
+    (r"junior \(sentry ai|sentry-junior|^junior\[bot\]", "other:sentry-junior"),
     (r"seer-by-sentry|sentry-autofix", "other:seer"),
     (r"ellipsis-dev", "other:ellipsis"),
     (r"happy\.engineering|^happy\b", "other:happy"),
@@ -100,6 +100,7 @@ AI_ADDRESS = re.compile(
     r"|ox@sageox\.ai|omx@oh-my-codex\.dev|vibe@mistral\.ai|clio-agent@sisyphuslabs\.ai|noreply@commandcode\.ai"
     r"|qwen\.ai\[bot\]|qwenlm-intl@service\.alibaba\.com|kiloconnect\[bot\]@"
     r"|bot@openclaw\.ai|openclaw-bot@users\.noreply|^clawdbot <"
+    r"|^junior\[bot\] <junior\[bot\]@sentry\.io>"
     r"|^gh copilot via|\(aider\) <",
     re.I,
 )
@@ -204,6 +205,7 @@ INCLUDE = {
     "c6c416eab585",
     "73b3b83e972d",
     "c15470ae6cb3",  # ImgBotApp
+    "bd7d63967f19",  # junior[bot]@sentry.io with a name-only `Claude (Anthropic)` co-author
 }
 # Reviewed and left out: a reader can't tell who wrote them.
 SKIP = {
