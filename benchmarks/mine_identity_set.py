@@ -424,7 +424,7 @@ def draw(commits: list[Mined], quota: int) -> list[tuple[Mined, tuple[str, str |
         if override and verdict and verdict[0] == "agent" and override[0] != "agent":
             print(f"{c.repo}@{c.sha[:12]}: override ignored, the commit names an AI product", file=sys.stderr)
         elif override:
-            verdict = (*override, f"{override[0]}:override")
+            verdict = (override[0], override[1], override[2], f"{override[0]}:override")
         if verdict is None:
             continue
         if c.sha[:12] in INCLUDE and not secret_shaped(c.message):
@@ -471,7 +471,7 @@ def main() -> int:
         ).stdout.strip()
         for c, (label, vendor, reason, stratum) in draw(read_repo(git_dir, repo), quota):
             vendors = (vendor or "").split()
-            e = {"cite": f"{repo}@{c.sha[:12]}", "label": label}
+            e: dict[str, object] = {"cite": f"{repo}@{c.sha[:12]}", "label": label}
             if vendors:
                 e["vendor"] = vendors[0]
             if len(vendors) > 1:
@@ -484,7 +484,7 @@ def main() -> int:
             e["message"] = c.message
             entries.append(e)
         print(
-            f"{repo}@{heads[repo][:12]}: {sum(e['cite'].startswith(repo + '@') for e in entries)}",
+            f"{repo}@{heads[repo][:12]}: {sum(str(e['cite']).startswith(repo + '@') for e in entries)}",
             file=sys.stderr,
         )
     head = "\n".join(
@@ -498,7 +498,7 @@ def main() -> int:
     args.out.write_text(head + "\n" + text, encoding="utf-8")
     kinds: dict[str, int] = defaultdict(int)
     for e in entries:
-        kinds[e["label"]] += 1
+        kinds[str(e["label"])] += 1
     print(f"{len(entries)} commits: {dict(kinds)}", file=sys.stderr)
     return 0
 
