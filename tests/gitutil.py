@@ -79,3 +79,9 @@ class Repo:
 
     def git(self, *args: str, env: dict[str, str] | None = None) -> str:
         return git(self.path, *args, env=env)
+
+
+def agent_commit(repo: Repo, files: dict[str, str], branch: str = "agent/work") -> None:
+    """On a new branch, one commit by a person with Claude as co-author: an agent's change."""
+    repo.git("checkout", "-q", "-b", branch)
+    repo.commit(f"tidy\n\n{CLAUDE_TRAILER}", files=files)

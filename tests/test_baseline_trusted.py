@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from cliutil import cli
+from cliutil import check_json, cli
 from gitutil import Repo
 
 TOKEN = "ghp_" + "Kq3Lw9Mz2Nx8Pv7Rb6Tc5Yd4Ue3If2Og1Ah0Sj"
@@ -26,13 +26,6 @@ def baseline_for(repo: Repo, *files: str) -> str:
     return out
 
 
-def decide(repo: Repo) -> dict[str, object]:
-    r = cli(["check", "--repo", str(repo.path), "--base", "main", "--format", "json"])
-    assert r.stdout, r.stderr
-    data: dict[str, object] = json.loads(r.stdout)
-    return data
-
-
 def test_baseline_at_trusted_ref_silences_a_known_secret(repo: Repo) -> None:
     repo.write("cfg.py", f'TOKEN = "{TOKEN}"\n')
     repo.commit("known secret, reviewed", files={".pipeline-guard.yml": POLICY})
@@ -40,14 +33,14 @@ def test_baseline_at_trusted_ref_silences_a_known_secret(repo: Repo) -> None:
     repo.git("checkout", "-q", "-b", "work")
     # The change adds the reviewed secret on a new line of the same file: the baseline lists it there.
     repo.commit("edit", files={"cfg.py": f'TOKEN = "{TOKEN}"\nBACKUP_TOKEN = "{TOKEN}"\n'})
-    data = decide(repo)
+    data = check_json(repo.path)[1]
     assert data["decision"] == "allow", data["findings"]
     # Control: the same change without the baseline setting blocks.
     repo.git("checkout", "-q", "main")
     repo.commit("drop baseline setting", files={".pipeline-guard.yml": "secrets: {}\n"})
     repo.git("checkout", "-q", "work")
     repo.git("rebase", "-q", "main")
-    assert decide(repo)["decision"] == "block"
+    assert check_json(repo.path)[1]["decision"] == "block"
 
 
 def test_baseline_added_by_the_change_is_ignored(repo: Repo) -> None:
@@ -55,7 +48,7 @@ def test_baseline_added_by_the_change_is_ignored(repo: Repo) -> None:
     repo.git("checkout", "-q", "-b", "work")
     repo.write("cfg.py", f'TOKEN = "{TOKEN}"\n')
     repo.commit("leak and whitelist it", files={".secrets.baseline": baseline_for(repo, "cfg.py")})
-    data = decide(repo)
+    data = check_json(repo.path)[1]
     assert data["decision"] == "block"
     assert any("secret baseline .secrets.baseline not found" in r for r in data["reasons"])  # type: ignore[union-attr]
 

@@ -6,11 +6,9 @@ the agent's branch changes only the file the privileged job runs.
 
 from __future__ import annotations
 
-import json
-
 import pytest
-from click.testing import CliRunner
-from gitutil import CLAUDE_TRAILER, Repo
+from cliutil import check_json
+from gitutil import CLAUDE_TRAILER, Repo, agent_commit
 
 from guard.checks.ci_reach import run_targets
 
@@ -76,25 +74,6 @@ CASES = {
 }
 
 
-def judge(repo: Repo) -> tuple[int, dict[str, object]]:
-    args = ["check", "--repo", str(repo.path), "--base", "main", "--format", "json"]
-    r = CliRunner().invoke(main_cmd(), args)
-    assert r.stdout, r.stderr
-    data: dict[str, object] = json.loads(r.stdout)
-    return r.exit_code, data
-
-
-def main_cmd():  # type: ignore[no-untyped-def]
-    from guard.cli import main
-
-    return main
-
-
-def agent_commit(repo: Repo, files: dict[str, str]) -> None:
-    repo.git("checkout", "-q", "-b", "agent/work")
-    repo.commit(f"tidy\n\n{CLAUDE_TRAILER}", files=files)
-
-
 def cats(data: dict[str, object]) -> set[tuple[str, str, str]]:
     return {(f["kind"], f["category"], f["action"]) for f in data["findings"]}  # type: ignore[attr-defined, index]
 
@@ -104,7 +83,7 @@ def test_exfiltration_in_a_file_privileged_ci_runs_steps_up(repo: Repo, case: st
     trusted, path, new = CASES[case]
     repo.commit("ci", files=trusted)
     agent_commit(repo, {path: new})
-    code, data = judge(repo)
+    code, data = check_json(repo.path)
     assert code == 1, data
     assert data["decision"] == "step-up"
     assert ("permission", "ci-reach", "step-up") in cats(data)
@@ -116,7 +95,7 @@ def test_removing_the_reference_in_the_same_change_does_not_unprotect(repo: Repo
     repo.commit("ci", files=trusted)
     # The agent drops the `run:` line and edits the script: reach comes from main, not the change.
     agent_commit(repo, {WF: RELEASE_WF.format(run="echo"), path: new})
-    code, data = judge(repo)
+    code, data = check_json(repo.path)
     assert code == 1
     assert ("permission", "ci-reach-exfiltration", "step-up") in cats(data)
 
@@ -128,11 +107,8 @@ def test_reference_removed_on_an_agent_base_still_comes_from_main(repo: Repo) ->
     repo.commit(f"drop line\n\n{CLAUDE_TRAILER}", files={WF: RELEASE_WF.format(run="echo")})
     repo.git("checkout", "-q", "-b", "agent/work")
     repo.commit(f"edit\n\n{CLAUDE_TRAILER}", files={path: new})
-    r = CliRunner().invoke(
-        main_cmd(), ["check", "--repo", str(repo.path), "--base", "agent/base", "--format", "json"]
-    )
-    data = json.loads(r.stdout)
-    assert r.exit_code == 1, data
+    code, data = check_json(repo.path, base="agent/base")
+    assert code == 1, data
     assert ("permission", "ci-reach-exfiltration", "step-up") in cats(data)
 
 
@@ -140,7 +116,7 @@ def test_new_privileged_reference_added_in_the_same_change(repo: Repo) -> None:
     repo.commit("ci", files={WF: RELEASE_WF.format(run="echo"), "scripts/release.sh": "true\n"})
     new = {WF: RELEASE_WF.format(run="./scripts/release.sh"), "scripts/release.sh": "true\n" + EXFIL}
     agent_commit(repo, new)
-    code, data = judge(repo)
+    code, data = check_json(repo.path)
     assert code == 1
     assert ("permission", "ci-reach-exfiltration", "step-up") in cats(data)
 
@@ -149,7 +125,7 @@ def test_force_push_added_to_a_reached_script_is_a_release_finding(repo: Repo) -
     trusted, path, _ = CASES["script"]
     repo.commit("ci", files=trusted)
     agent_commit(repo, {path: "npm publish\ngit push --force origin HEAD:main\n"})
-    code, data = judge(repo)
+    code, data = check_json(repo.path)
     assert code == 1
     assert ("release", "ci-reach-force-push", "step-up") in cats(data)
 
@@ -161,7 +137,7 @@ def test_script_run_only_by_an_unprivileged_job_is_not_reach(repo: Repo) -> None
     )
     repo.commit("ci", files={".github/workflows/t.yml": wf, "scripts/test.sh": "pytest\n"})
     agent_commit(repo, {"scripts/test.sh": "pytest -x\n"})
-    code, data = judge(repo)
+    code, data = check_json(repo.path)
     assert code == 0, data
     assert not [f for f in data["findings"] if str(f["category"]).startswith("ci-reach")]  # type: ignore[attr-defined, index]
 
@@ -190,7 +166,7 @@ def test_line_moved_verbatim_between_reached_scripts_is_not_new_exfiltration(rep
         "ci", files={WF: wf, "scripts/release.sh": "npm pack\n" + upload, "scripts/upload.sh": "true\n"}
     )
     agent_commit(repo, {"scripts/release.sh": "npm pack\n", "scripts/upload.sh": "true\n" + upload})
-    code, data = judge(repo)
+    code, data = check_json(repo.path)
     assert code == 1  # the scripts are still CI configuration
     assert ("permission", "ci-reach", "step-up") in cats(data)
     assert not any(c == "ci-reach-exfiltration" for _, c, _ in cats(data))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from cliutil import cli
+from cliutil import check_json
 from gitutil import CLAUDE_TRAILER, Repo
 
 from guard.diff import added_lines
@@ -30,13 +30,6 @@ def history(repo: Repo) -> Repo:
     return repo
 
 
-def judge(repo: Repo) -> dict[str, object]:
-    r = cli(["check", "--repo", str(repo.path), "--base", "main", "--format", "json"])
-    assert r.stdout, r.stderr
-    data: dict[str, object] = json.loads(r.stdout)
-    return data
-
-
 def key(data: dict[str, object]) -> list[tuple[object, ...]]:
     return sorted((f["rule"], f["category"], f["path"], f["line"], f["commit"]) for f in data["findings"])  # type: ignore[index,union-attr]
 
@@ -44,9 +37,9 @@ def key(data: dict[str, object]) -> list[tuple[object, ...]]:
 def test_spilled_files_are_judged_exactly_as_held_ones(
     history: Repo, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    held = judge(history)
+    held = check_json(history.path)[1]
     monkeypatch.setenv("PIPELINE_GUARD_LINE_BUDGET", "1")
-    spilled = judge(history)
+    spilled = check_json(history.path)[1]
     assert key(spilled) == key(held)
     cats = {f["category"] for f in spilled["findings"]}  # type: ignore[union-attr,index]
     assert {"github-token", "stripe-key", "agent-instructions"} <= cats
