@@ -85,3 +85,11 @@ def agent_commit(repo: Repo, files: dict[str, str], branch: str = "agent/work") 
     """On a new branch, one commit by a person with Claude as co-author: an agent's change."""
     repo.git("checkout", "-q", "-b", branch)
     repo.commit(f"tidy\n\n{CLAUDE_TRAILER}", files=files)
+
+
+def agent_widens_gitlab_ci(repo: Repo, branch: str) -> Repo:
+    """main holds a one-job .gitlab-ci.yml; on `branch` an agent adds a script line to it."""
+    repo.commit("ci", files={".gitlab-ci.yml": "test:\n  script: [make]\n"})
+    repo.git("checkout", "-q", "-b", branch)
+    repo.commit(f"widen ci\n\n{CLAUDE_TRAILER}\n", files={".gitlab-ci.yml": "test:\n  script: [make, x]\n"})
+    return repo

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from cliutil import cli
-from gitutil import CLAUDE_TRAILER, Repo
+from gitutil import Repo, agent_widens_gitlab_ci
 from standins.gitlab_prism import Prism
 
 from guard.doors.gitlab.door import GitLabPrepared, prepare, publish
@@ -51,10 +51,7 @@ def requests_in(log: str) -> list[str]:
 
 @pytest.fixture
 def mr_repo(repo: Repo) -> Repo:
-    repo.commit("ci", files={".gitlab-ci.yml": "test:\n  script: [make]\n"})
-    repo.git("checkout", "-q", "-b", "agent/ci")
-    repo.commit(f"widen ci\n\n{CLAUDE_TRAILER}\n", files={".gitlab-ci.yml": "test:\n  script: [make, x]\n"})
-    return repo
+    return agent_widens_gitlab_ci(repo, "agent/ci")
 
 
 def mr_env(repo: Repo, prism: Prism, **over: str) -> dict[str, str]:

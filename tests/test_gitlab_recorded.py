@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 import responses
 from cliutil import cli
-from gitutil import CLAUDE_TRAILER, Repo
+from gitutil import Repo, agent_widens_gitlab_ci
 
 from guard.doors.gitlab.api import GitLabAPI, access_permission, bind_head
 from guard.doors.gitlab.ci import read_pipeline
@@ -152,10 +152,7 @@ def test_head_binding_uses_gitlab_times_only() -> None:
 
 @pytest.fixture
 def agent_mr(repo: Repo) -> Repo:
-    repo.commit("ci", files={".gitlab-ci.yml": "test:\n  script: [make]\n"})
-    repo.git("checkout", "-q", "-b", "feature")
-    repo.commit(f"widen ci\n\n{CLAUDE_TRAILER}\n", files={".gitlab-ci.yml": "test:\n  script: [make, x]\n"})
-    return repo
+    return agent_widens_gitlab_ci(repo, "feature")
 
 
 def user(uid: int, name: str) -> dict[str, Any]:

@@ -124,20 +124,7 @@ class GitLabAPI:
             head, why = bind_head(entry.get("approved_at"), facts.head_sha, p.head, anchor)
             if why:
                 facts.notes.append(f"approval by {user['username']}: {why}")
-            uid = user.get("id")
-            facts.approvals.append(
-                Approval(
-                    approver=str(user["username"]),
-                    kind="mr-approval",
-                    source=SOURCE,
-                    head_sha=head,
-                    approver_id=str(uid) if uid is not None else None,
-                    approver_type="Bot" if user.get("bot") else None,
-                    permission=self.permission(uid),
-                    at=entry.get("approved_at") if isinstance(entry.get("approved_at"), str) else None,
-                    base_ref=p.target_branch,
-                )
-            )
+            facts.approvals.append(self._approval(user, "mr-approval", head, entry.get("approved_at"), p))
         facts.approvals += self._break_glass(same, p, facts, anchor)
         return facts
 
@@ -161,22 +148,32 @@ class GitLabAPI:
             head, why = bind_head(a.get("created_at"), facts.head_sha, p.head, anchor)
             if why:
                 facts.notes.append(f"break-glass note by {author['username']}: {why}")
-            uid = author.get("id")
-            out.append(
-                Approval(
-                    approver=str(author["username"]),
-                    kind="break-glass",
-                    source=SOURCE,
-                    head_sha=head,
-                    approver_id=str(uid) if uid is not None else None,
-                    approver_type="Bot" if author.get("bot") else None,
-                    permission=self.permission(uid),
-                    at=a.get("created_at") if isinstance(a.get("created_at"), str) else None,
-                    base_ref=p.target_branch,
-                    reason=reason,
-                )
-            )
+            out.append(self._approval(author, "break-glass", head, a.get("created_at"), p, reason))
         return out
+
+    def _approval(
+        self,
+        user: dict[str, Any],
+        kind: str,
+        head: str | None,
+        at: object,
+        p: Pipeline,
+        reason: str | None = None,
+    ) -> Approval:
+        """An approval or break-glass note by a GitLab `user` object, bound to `head`."""
+        uid = user.get("id")
+        return Approval(
+            approver=str(user["username"]),
+            kind=kind,
+            source=SOURCE,
+            head_sha=head,
+            approver_id=str(uid) if uid is not None else None,
+            approver_type="Bot" if user.get("bot") else None,
+            permission=self.permission(uid),
+            at=at if isinstance(at, str) else None,
+            base_ref=p.target_branch,
+            reason=reason,
+        )
 
     def head_pipeline_users(self, sha: str) -> list[Actor]:
         """Who started the pipelines GitLab holds for `sha` (newest MAX_PIPELINES): the pipeline's
