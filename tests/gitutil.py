@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 from pathlib import Path
+from typing import Any
 
 HUMAN = ("Alice Example", "alice@example.com")
 CLAUDE_TRAILER = "Co-Authored-By: Claude <noreply@anthropic.com>"
@@ -51,7 +52,9 @@ class Repo:
         author: tuple[str, str] = HUMAN,
         committer: tuple[str, str] | None = None,
         allow_empty: bool = False,
+        when: str | None = None,
     ) -> str:
+        """Commit `files` (and whatever else changed); `when` sets both author and committer dates."""
         for rel, content in (files or {}).items():
             self.write(rel, content)
         git(self.path, "add", "-A")
@@ -61,6 +64,7 @@ class Repo:
             "GIT_AUTHOR_EMAIL": author[1],
             "GIT_COMMITTER_NAME": c[0],
             "GIT_COMMITTER_EMAIL": c[1],
+            **({"GIT_AUTHOR_DATE": when, "GIT_COMMITTER_DATE": when} if when else {}),
         }
         git(
             self.path,
@@ -73,6 +77,16 @@ class Repo:
             env=env,
         )
         return self.head()
+
+    def merge_branch(
+        self, branch: str, message: str, files: dict[str, str | bytes], merge_message: str, **kw: Any
+    ) -> tuple[str, str]:
+        """A branch off main with one commit, merged into main with a merge commit: (its head, the merge)."""
+        self.git("checkout", "-q", "-b", branch, "main")
+        head = self.commit(message, files=files, **kw)
+        self.git("checkout", "-q", "main")
+        self.git("merge", "-q", "--no-ff", "-m", merge_message, branch)
+        return head, self.head()
 
     def head(self, rev: str = "HEAD") -> str:
         return git(self.path, "rev-parse", rev)

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from chromium import render
 from click.testing import CliRunner, Result
-from gitutil import CLAUDE_TRAILER, COPILOT, HUMAN, Repo, git
+from gitutil import CLAUDE_TRAILER, COPILOT, HUMAN, Repo
 
 from guard import audit
 from guard.cli import main
@@ -30,20 +30,7 @@ ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 def commit_at(repo: Repo, when: str, message: str, files: dict[str, str], author: tuple[str, str] = HUMAN,
               committer: tuple[str, str] | None = None) -> str:  # fmt: skip
-    for rel, content in files.items():
-        repo.write(rel, content)
-    git(repo.path, "add", "-A")
-    c = committer or author
-    env = {
-        "GIT_AUTHOR_NAME": author[0],
-        "GIT_AUTHOR_EMAIL": author[1],
-        "GIT_COMMITTER_NAME": c[0],
-        "GIT_COMMITTER_EMAIL": c[1],
-        "GIT_AUTHOR_DATE": when,
-        "GIT_COMMITTER_DATE": when,
-    }
-    git(repo.path, "commit", "-q", "--no-verify", "-m", message, env=env)
-    return repo.head()
+    return repo.commit(message, files=dict(files), author=author, committer=committer, when=when)
 
 
 @pytest.fixture

@@ -36,12 +36,7 @@ AGENT_MSG = f"agent work\n\n{CLAUDE_TRAILER}\n"
 def merge_pr(
     repo: Repo, branch: str, message: str, files: dict[str, str | bytes], **kw: Any
 ) -> tuple[str, str]:
-    """A PR branch with one commit, merged into main with a merge commit: (PR head, merge commit)."""
-    repo.git("checkout", "-q", "-b", branch, "main")
-    head = repo.commit(message, files=files, **kw)
-    repo.git("checkout", "-q", "main")
-    repo.git("merge", "-q", "--no-ff", "-m", f"Merge {branch}", branch)
-    return head, repo.head()
+    return repo.merge_branch(branch, message, files, f"Merge {branch}", **kw)
 
 
 @dataclass

@@ -70,11 +70,7 @@ def user(name: str) -> dict[str, Any]:
 def merge_mr(
     repo: Repo, branch: str, message: str, files: dict[str, str | bytes], **kw: Any
 ) -> tuple[str, str]:
-    repo.git("checkout", "-q", "-b", branch, "main")
-    head = repo.commit(message, files=files, **kw)
-    repo.git("checkout", "-q", "main")
-    repo.git("merge", "-q", "--no-ff", "-m", f"Merge branch '{branch}'", branch)
-    return head, repo.head()
+    return repo.merge_branch(branch, message, files, f"Merge branch '{branch}'", **kw)
 
 
 class GitLab:
