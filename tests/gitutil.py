@@ -10,6 +10,7 @@ from typing import Any
 HUMAN = ("Alice Example", "alice@example.com")
 CLAUDE_TRAILER = "Co-Authored-By: Claude <noreply@anthropic.com>"
 COPILOT = ("copilot-swe-agent[bot]", "198982749+Copilot@users.noreply.github.com")
+DEPENDABOT = ("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com")
 
 
 def git(cwd: Path | str, *args: str, env: dict[str, str] | None = None, input: bytes | None = None) -> str:

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from chromium import render
 from click.testing import CliRunner, Result
-from gitutil import CLAUDE_TRAILER, COPILOT, HUMAN, Repo
+from gitutil import CLAUDE_TRAILER, COPILOT, DEPENDABOT, HUMAN, Repo
 
 from guard import audit
 from guard.cli import main
@@ -24,7 +24,6 @@ from guard.cli import main
 SECRET = "ghp_" + "Zz9Yy8Xx7Ww6Vv5Uu4Tt3Ss2Rr1Qq0Pp9Oo8"
 COPILOT_LOGS = "https://github.com/acme/widget/sessions/3f2a9c1e-1111-2222-3333-444455556666"
 CLAUDE_SESSION = "https://claude.ai/code/session_01XYZabc"
-DEPENDABOT = ("dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com")
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
