@@ -70,6 +70,13 @@ def callbacks(api: ReplayAPI, run_id: int) -> list[Any]:
     return [s.body for s in api.posts() if s.path.endswith(f"/runs/{run_id}/deployment_protection_rule")]
 
 
+def asked(gh: ReplayAPI, run_id: int, approved_on: str | None, actor: str = "alice") -> tuple[bytes, str]:
+    """The deploy state, run `run_id` (triggered by `actor`), and its signed protection-rule delivery."""
+    deploy_state(gh, deployed=DEPLOYED, head=HEAD, approved_on=approved_on)
+    run_route(gh, run_id, actor=actor)
+    return signed(protection_payload(gh.url, HEAD, run_id))
+
+
 def schema_validator() -> Any:
     import jsonschema
 
@@ -93,9 +100,7 @@ def test_the_hand_written_payload_satisfies_githubs_schema() -> None:
 
 
 def test_a_signed_delivery_is_judged_and_answered(gh: ReplayAPI, port: int) -> None:
-    deploy_state(gh, deployed=DEPLOYED, head=HEAD, approved_on=None)
-    run_route(gh, 101)
-    body, sig = signed(protection_payload(gh.url, HEAD, 101))
+    body, sig = asked(gh, 101, None)
     ans = deliver(port, body, delivery="one", signature=sig)
     assert ans.status == 200 and ans.body is not None
     assert ans.body["state"] == "rejected" and ans.body["posted"] is True and ans.body["replay"] is False
@@ -110,27 +115,21 @@ def test_a_signed_delivery_is_judged_and_answered(gh: ReplayAPI, port: int) -> N
 
 
 def test_an_approval_on_the_merged_head_approves(gh: ReplayAPI, port: int) -> None:
-    deploy_state(gh, deployed=DEPLOYED, head=HEAD, approved_on=AGENT)
-    run_route(gh, 102)
-    body, sig = signed(protection_payload(gh.url, HEAD, 102))
+    body, sig = asked(gh, 102, AGENT)
     ans = deliver(port, body, delivery="two", signature=sig)
     assert ans.body is not None and ans.body["state"] == "approved"
     assert [c["state"] for c in callbacks(gh, 102)] == ["approved"]
 
 
 def test_an_agent_triggered_run_is_rejected(gh: ReplayAPI, port: int) -> None:
-    deploy_state(gh, deployed=DEPLOYED, head=HEAD, approved_on=AGENT)
-    run_route(gh, 103, actor="Copilot")
-    body, sig = signed(protection_payload(gh.url, HEAD, 103))
+    body, sig = asked(gh, 103, AGENT, actor="Copilot")
     ans = deliver(port, body, delivery="three", signature=sig)
     assert ans.body is not None and ans.body["state"] == "rejected"
     assert "triggered by agent:copilot" in callbacks(gh, 103)[0]["comment"]
 
 
 def test_a_replay_leaves_the_outcome_and_posts_nothing_new(gh: ReplayAPI, port: int) -> None:
-    deploy_state(gh, deployed=DEPLOYED, head=HEAD, approved_on=None)
-    run_route(gh, 104)
-    body, sig = signed(protection_payload(gh.url, HEAD, 104))
+    body, sig = asked(gh, 104, None)
     first = deliver(port, body, delivery="four", signature=sig)
     assert first.body is not None and first.body["state"] == "rejected"
     # The state changes (an approval arrives), then GitHub's delivery is replayed and redelivered.
@@ -154,10 +153,8 @@ def test_a_replay_leaves_the_outcome_and_posts_nothing_new(gh: ReplayAPI, port: 
 
 
 def test_a_verdict_whose_post_failed_is_posted_again_unchanged(gh: ReplayAPI, port: int) -> None:
-    deploy_state(gh, deployed=DEPLOYED, head=HEAD, approved_on=None)
-    run_route(gh, 106)
+    body, sig = asked(gh, 106, None)
     gh.route("POST", "/actions/runs/106/deployment_protection_rule", {"message": "Server Error"}, status=500)
-    body, sig = signed(protection_payload(gh.url, HEAD, 106))
     first = deliver(port, body, delivery="six", signature=sig)
     assert first.body is not None and first.body["posted"] is False and first.body["state"] == "rejected"
     run_route(gh, 106)  # GitHub answers again
@@ -171,9 +168,7 @@ def test_a_verdict_whose_post_failed_is_posted_again_unchanged(gh: ReplayAPI, po
 
 
 def test_missing_or_bad_signatures_are_401_and_nothing_is_judged(gh: ReplayAPI, port: int) -> None:
-    deploy_state(gh, deployed=DEPLOYED, head=HEAD, approved_on=None)
-    run_route(gh, 107)
-    body, good = signed(protection_payload(gh.url, HEAD, 107))
+    body, good = asked(gh, 107, None)
     other, _ = signed(protection_payload(gh.url, HEAD, 108))
     for sig in (
         None,
