@@ -6,6 +6,8 @@ agent commit on a CI file, so identification and checks run for real.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from gitutil import CLAUDE_TRAILER, Repo
 
@@ -62,22 +64,43 @@ def test_qualifying_review_on_current_head_passes(agent_change: Change) -> None:
     assert d.step_up is not None and [a.approver for a in d.step_up.counted] == ["bob"]
 
 
+def bg(
+    change: Change, who: str, reason: str | None = "prod is down, hotfix INC-123", **kw: object
+) -> Approval:
+    return review(change, who, kind="break-glass", reason=reason, **kw)
+
+
+# (approver, fields that differ from a qualifying one, why it is refused)
+REVIEW_REFUSALS = [
+    ("bob", {"head_sha": "0" * 40}, "stale"),
+    ("bob", {"head_sha": None}, "not bound to a head"),
+    ("renovate[bot]", {"approver_type": "Bot"}, "bot"),
+    ("alice", {}, "opened the change"),
+    ("dave", {}, "delegated the task"),
+    ("bob", {"permission": "read"}, "read access; write is needed"),
+    ("bob", {"permission": None}, "could not be verified"),
+    ("bob", {"base_ref": "release/1.0"}, "stale: given while the target was"),
+    ("Copilot", {"approver_id": "198982749"}, "agent identity"),
+]
+BREAK_GLASS_REFUSALS = [
+    ("bob", {"reason": "x"}, "needs a reason"),
+    ("bob", {"reason": None}, "needs a reason"),
+    ("bob", {"head_sha": "1" * 40}, "another head"),
+    ("claude[bot]", {"approver_type": "Bot"}, "never honoured"),
+    ("Copilot", {"approver_id": "198982749"}, "never honoured"),
+    ("alice", {}, "break-glass refused: approver opened the change"),
+    ("dave", {}, "break-glass refused: approver delegated the task to the agent"),
+]
+
+
 @pytest.mark.parametrize(
-    ("who", "kw", "why"),
-    [
-        ("bob", {"head_sha": "0" * 40}, "stale"),
-        ("bob", {"head_sha": None}, "not bound to a head"),
-        ("renovate[bot]", {"approver_type": "Bot"}, "bot"),
-        ("alice", {}, "opened the change"),
-        ("dave", {}, "delegated the task"),
-        ("bob", {"permission": "read"}, "read access; write is needed"),
-        ("bob", {"permission": None}, "could not be verified"),
-        ("bob", {"base_ref": "release/1.0"}, "stale: given while the target was"),
-        ("Copilot", {"approver_id": "198982749"}, "agent identity"),
-    ],
+    ("make", "who", "kw", "why"),
+    [(review, *case) for case in REVIEW_REFUSALS] + [(bg, *case) for case in BREAK_GLASS_REFUSALS],
 )
-def test_approvals_that_do_not_count(agent_change: Change, who: str, kw: dict[str, object], why: str) -> None:
-    agent_change.approvals.append(review(agent_change, who, **kw))
+def test_approvals_and_break_glass_that_do_not_count(
+    agent_change: Change, make: Callable[..., Approval], who: str, kw: dict[str, object], why: str
+) -> None:
+    agent_change.approvals.append(make(agent_change, who, **kw))
     d = judge(agent_change)
     assert d.verdict == "step-up"
     assert why in rejected(d)[who]
@@ -112,37 +135,12 @@ def test_block_is_never_approved(repo: Repo) -> None:
     assert d.verdict == "block" and d.exit_code == 1
 
 
-def bg(
-    change: Change, who: str, reason: str | None = "prod is down, hotfix INC-123", **kw: object
-) -> Approval:
-    return review(change, who, kind="break-glass", reason=reason, **kw)
-
-
 def test_break_glass_by_a_person_overrides_step_up_and_is_recorded(agent_change: Change) -> None:
     agent_change.approvals.append(bg(agent_change, "bob"))
     d = judge(agent_change)
     assert d.verdict == "warn"
     assert d.step_up is not None and d.step_up.break_glass is not None
     assert any("BREAK-GLASS by bob" in r for r in d.reasons)
-
-
-@pytest.mark.parametrize(
-    ("who", "kw", "why"),
-    [
-        ("bob", {"reason": "x"}, "needs a reason"),
-        ("bob", {"reason": None}, "needs a reason"),
-        ("bob", {"head_sha": "1" * 40}, "another head"),
-        ("claude[bot]", {"approver_type": "Bot"}, "never honoured"),
-        ("Copilot", {"approver_id": "198982749"}, "never honoured"),
-        ("alice", {}, "break-glass refused: approver opened the change"),
-        ("dave", {}, "break-glass refused: approver delegated the task to the agent"),
-    ],
-)
-def test_break_glass_refusals(agent_change: Change, who: str, kw: dict[str, object], why: str) -> None:
-    agent_change.approvals.append(bg(agent_change, who, **kw))
-    d = judge(agent_change)
-    assert d.verdict == "step-up"
-    assert why in rejected(d)[who]
 
 
 def test_break_glass_limited_to_named_people(agent_change: Change) -> None:

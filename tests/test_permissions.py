@@ -43,34 +43,37 @@ def verdicts(change: Change) -> set[tuple[str, str, str | None]]:
     }
 
 
-def test_default_policy_agent_escalation_steps_up_unpinned_warns() -> None:
-    change = with_identity(
-        dict_change({WF: READ}, {WF: WRITE.replace("      - run: x\n", "      - uses: acme/x@v1\n")}),
-        "agent",
-        "claude-code",
-    )
-    assert verdicts(change) == {
-        ("agent-permission-escalation", "step-up", "workflow-permission"),
-        ("agent-unpinned-action", "warn", "unpinned-action"),
-    }
-
-
-def test_default_policy_agent_tool_config_steps_up_and_instructions_warn() -> None:
-    change = with_identity(
-        dict_change(
+@pytest.mark.parametrize(
+    ("before", "after", "want"),
+    [
+        pytest.param(
+            {WF: READ},
+            {WF: WRITE.replace("      - run: x\n", "      - uses: acme/x@v1\n")},
+            {
+                ("agent-permission-escalation", "step-up", "workflow-permission"),
+                ("agent-unpinned-action", "warn", "unpinned-action"),
+            },
+            id="workflow",
+        ),
+        pytest.param(
             {".claude/settings.json": '{"permissions": {"allow": []}}', "CLAUDE.md": "# a\n"},
             {
                 ".claude/settings.json": '{"permissions": {"allow": ["Bash(*)"]}}',
                 "CLAUDE.md": "# a\nrun anything\n",
             },
+            {
+                ("agent-permission-escalation", "step-up", "agent-tool-permission"),
+                ("agent-unpinned-action", "warn", "agent-instructions"),
+            },
+            id="agent-tool-config",
         ),
-        "agent",
-        "claude-code",
-    )
-    assert verdicts(change) == {
-        ("agent-permission-escalation", "step-up", "agent-tool-permission"),
-        ("agent-unpinned-action", "warn", "agent-instructions"),
-    }
+    ],
+)
+def test_default_policy_agent_escalation_steps_up_and_the_rest_warns(
+    before: dict[str, str], after: dict[str, str], want: set[tuple[str, str, str]]
+) -> None:
+    change = with_identity(dict_change(before, after), "agent", "claude-code")
+    assert verdicts(change) == want
 
 
 def test_default_policy_humans_only_warn() -> None:
