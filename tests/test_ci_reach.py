@@ -25,6 +25,7 @@ GITLAB_INC = (
     "deploy:\n  stage: deploy\n  environment: production\n  rules:\n    - if: $CI_COMMIT_TAG\n"
     "  script:\n    - ./deploy.sh\n"
 )
+EXFILTRATION = ("permission", "ci-reach-exfiltration", "step-up")
 
 # (trusted files, the file the agent changes, its new text)
 CASES = {
@@ -87,17 +88,41 @@ def test_exfiltration_in_a_file_privileged_ci_runs_steps_up(repo: Repo, case: st
     assert code == 1, data
     assert data["decision"] == "step-up"
     assert ("permission", "ci-reach", "step-up") in cats(data)
-    assert ("permission", "ci-reach-exfiltration", "step-up") in cats(data)
+    assert EXFILTRATION in cats(data)
 
 
-def test_removing_the_reference_in_the_same_change_does_not_unprotect(repo: Repo) -> None:
-    trusted, path, new = CASES["script"]
+@pytest.mark.parametrize(
+    ("trusted", "change", "want"),
+    [
+        # The agent drops the `run:` line and edits the script: reach comes from main, not the change.
+        pytest.param(
+            CASES["script"][0],
+            {WF: RELEASE_WF.format(run="echo"), "scripts/release.sh": CASES["script"][2]},
+            EXFILTRATION,
+            id="reference-removed-in-the-change",
+        ),
+        pytest.param(
+            {WF: RELEASE_WF.format(run="echo"), "scripts/release.sh": "true\n"},
+            {WF: RELEASE_WF.format(run="./scripts/release.sh"), "scripts/release.sh": "true\n" + EXFIL},
+            EXFILTRATION,
+            id="new-privileged-reference-in-the-change",
+        ),
+        pytest.param(
+            CASES["script"][0],
+            {"scripts/release.sh": "npm publish\ngit push --force origin HEAD:main\n"},
+            ("release", "ci-reach-force-push", "step-up"),
+            id="force-push-in-a-reached-script",
+        ),
+    ],
+)
+def test_a_reached_script_changed_with_its_workflow(
+    repo: Repo, trusted: dict[str, str], change: dict[str, str], want: tuple[str, str, str]
+) -> None:
     repo.commit("ci", files=trusted)
-    # The agent drops the `run:` line and edits the script: reach comes from main, not the change.
-    agent_commit(repo, {WF: RELEASE_WF.format(run="echo"), path: new})
+    agent_commit(repo, change)
     code, data = check_json(repo.path)
-    assert code == 1
-    assert ("permission", "ci-reach-exfiltration", "step-up") in cats(data)
+    assert code == 1, data
+    assert want in cats(data)
 
 
 def test_reference_removed_on_an_agent_base_still_comes_from_main(repo: Repo) -> None:
@@ -109,25 +134,7 @@ def test_reference_removed_on_an_agent_base_still_comes_from_main(repo: Repo) ->
     repo.commit(f"edit\n\n{CLAUDE_TRAILER}", files={path: new})
     code, data = check_json(repo.path, base="agent/base")
     assert code == 1, data
-    assert ("permission", "ci-reach-exfiltration", "step-up") in cats(data)
-
-
-def test_new_privileged_reference_added_in_the_same_change(repo: Repo) -> None:
-    repo.commit("ci", files={WF: RELEASE_WF.format(run="echo"), "scripts/release.sh": "true\n"})
-    new = {WF: RELEASE_WF.format(run="./scripts/release.sh"), "scripts/release.sh": "true\n" + EXFIL}
-    agent_commit(repo, new)
-    code, data = check_json(repo.path)
-    assert code == 1
-    assert ("permission", "ci-reach-exfiltration", "step-up") in cats(data)
-
-
-def test_force_push_added_to_a_reached_script_is_a_release_finding(repo: Repo) -> None:
-    trusted, path, _ = CASES["script"]
-    repo.commit("ci", files=trusted)
-    agent_commit(repo, {path: "npm publish\ngit push --force origin HEAD:main\n"})
-    code, data = check_json(repo.path)
-    assert code == 1
-    assert ("release", "ci-reach-force-push", "step-up") in cats(data)
+    assert EXFILTRATION in cats(data)
 
 
 def test_script_run_only_by_an_unprivileged_job_is_not_reach(repo: Repo) -> None:
