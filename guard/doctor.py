@@ -58,6 +58,12 @@ def unverified(check: str, needs: str, why: str | None = None, subject: str | No
     return Result(check, "could-not-verify", message, f"re-run with a token that has {needs}", subject)
 
 
+def token_kind_unknown(fix: str, read_from: str = "its prefix") -> Result:
+    """The token-lifetime verdict when the token's kind cannot be told: never `fine`."""
+    message = f"could not verify: the token's kind is not recognisable from {read_from}"
+    return Result("token-lifetime", "could-not-verify", message, fix)
+
+
 @dataclass
 class Options:
     repo: str  # OWNER/NAME (GitHub) or group/project path (GitLab)

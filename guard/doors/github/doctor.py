@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from guard.doctor import Options, Result, ok, unverified, warn
+from guard.doctor import Options, Result, ok, token_kind_unknown, unverified, warn
 from guard.doors.github.api import JSON, client, describe, get_all, get_json
 from guard.doors.github.event import GitHubContext
 from guard.errors import InternalError, UsageError
@@ -34,6 +34,17 @@ NEEDS_METADATA = "repository Metadata: read (classic PAT: repo for a private rep
 NEEDS_ENVIRONMENTS = "repository Actions: read (classic PAT: repo for a private repository)"
 NEEDS_RULESET_ADMIN = "write access to the ruleset (repository admin; org rulesets: org admin)"
 NEEDS_COPILOT = "repository admin access to the Copilot cloud agent settings (classic PAT: repo)"
+
+
+@dataclass(frozen=True)
+class BranchRules:
+    """The default branch's classic protection and active rules, each with why it was unreadable."""
+
+    branch: str
+    protection: Any
+    protection_err: BaseException | None
+    rules: list[Any]
+    rules_err: BaseException | None
 
 
 @dataclass
@@ -183,10 +194,9 @@ class GitHubDoctor:
     def run(self) -> list[Result]:
         repo = read_repo(self.gh, self.opts.repo)
         branch = repo.default_branch
-        protection, protection_err = self._protection(branch)
-        rules, rules_err = self._rules(branch)
-        out = [self.required_check(branch, protection, protection_err, rules, rules_err)]
-        out += self.bypass(branch, protection, protection_err, rules, rules_err)
+        read = BranchRules(branch, *self._protection(branch), *self._rules(branch))
+        out = [self.required_check(read)]
+        out += self.bypass(read)
         out += self.workflow_token()
         out += self.environments()
         out.append(self.copilot())
@@ -213,18 +223,11 @@ class GitHubDoctor:
 
     # the guard's check is required, from the expected source -------------------
 
-    def required_check(
-        self,
-        branch: str,
-        protection: Any,
-        protection_err: BaseException | None,
-        rules: list[Any],
-        rules_err: BaseException | None,
-    ) -> Result:
-        name, subject = self.opts.check_name, f"branch {branch}"
-        reqs = _ruleset_requirements(rules, name)
-        if protection is not None:
-            reqs = _protection_requirements(protection, name) + reqs
+    def required_check(self, read: BranchRules) -> Result:
+        name, subject = self.opts.check_name, f"branch {read.branch}"
+        reqs = _ruleset_requirements(read.rules, name)
+        if read.protection is not None:
+            reqs = _protection_requirements(read.protection, name) + reqs
         want = self.opts.app_id
         sourced = [r for r in reqs if r.source is not None and (want is None or r.source == want)]
         fix_source = (
@@ -244,39 +247,31 @@ class GitHubDoctor:
                 fix_source,
                 subject,
             )
-        if protection_err is not None:
-            return cannot("required-check", NEEDS_ADMIN, protection_err, subject)
-        if rules_err is not None:
-            return cannot("required-check", NEEDS_METADATA, rules_err, subject)
+        if read.protection_err is not None:
+            return cannot("required-check", NEEDS_ADMIN, read.protection_err, subject)
+        if read.rules_err is not None:
+            return cannot("required-check", NEEDS_METADATA, read.rules_err, subject)
         return warn(
             "required-check",
             f"{name!r} is not a required status check: a failing or missing guard does not block merging",
-            f"require {name!r} for {branch} in a ruleset (or branch protection), "
+            f"require {name!r} for {read.branch} in a ruleset (or branch protection), "
             f"with GitHub Actions (app id {want or ACTIONS_APP_ID}) as its source",
             subject,
         )
 
     # agents that may bypass the rules -------------------------------------------
 
-    def bypass(
-        self,
-        branch: str,
-        protection: Any,
-        protection_err: BaseException | None,
-        rules: list[Any],
-        rules_err: BaseException | None,
-    ) -> list[Result]:
+    def bypass(self, read: BranchRules) -> list[Result]:
         out: list[Result] = []
-        subject = f"branch {branch}"
-        if protection_err is not None:
-            out.append(cannot("bypass-actors", NEEDS_ADMIN, protection_err, f"{subject} protection"))
-        elif protection:
-            out.append(self._protection_bypass(protection, f"{subject} protection"))
-        if rules_err is not None:
-            out.append(cannot("bypass-actors", NEEDS_METADATA, rules_err, f"{subject} rulesets"))
-        ids = sorted(
-            {r["ruleset_id"] for r in rules if isinstance(r, dict) and isinstance(r.get("ruleset_id"), int)}
-        )
+        subject = f"branch {read.branch}"
+        if read.protection_err is not None:
+            out.append(cannot("bypass-actors", NEEDS_ADMIN, read.protection_err, f"{subject} protection"))
+        elif read.protection:
+            out.append(self._protection_bypass(read.protection, f"{subject} protection"))
+        if read.rules_err is not None:
+            out.append(cannot("bypass-actors", NEEDS_METADATA, read.rules_err, f"{subject} rulesets"))
+        ruleset_ids = {r.get("ruleset_id") for r in read.rules if isinstance(r, dict)}
+        ids = sorted(i for i in ruleset_ids if isinstance(i, int))
         for rid in ids:
             out.append(self._ruleset_bypass(rid))
         if not out:
@@ -543,12 +538,7 @@ def token_lifetime(token: str, headers: dict[str, str]) -> Result:
         return warn("token-lifetime", "an OAuth app token: valid until revoked", fix)
     if token.startswith(("ghs_", "ghu_")):
         return ok("token-lifetime", "a short-lived GitHub App / Actions token (expires within hours)")
-    return Result(
-        "token-lifetime",
-        "could-not-verify",
-        "could not verify: the token's kind is not recognisable from its prefix or GitHub's headers",
-        fix,
-    )
+    return token_kind_unknown(fix, "its prefix or GitHub's headers")
 
 
 def run(opts: Options, fp: Fingerprints) -> list[Result]:

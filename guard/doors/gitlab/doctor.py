@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from guard.doctor import Options, Result, ok, unverified, warn
+from guard.doctor import Options, Result, ok, token_kind_unknown, unverified, warn
 from guard.doors.gitlab.api import TIMEOUT, failure_text
 from guard.errors import InternalError, UsageError
 
@@ -178,12 +178,7 @@ def token_lifetime(token: str, token_env: str) -> Result:
             "this run uses a personal, project or group access token (glpat-): valid up to a year",
             fix,
         )
-    return Result(
-        "token-lifetime",
-        "could-not-verify",
-        "could not verify: the token's kind is not recognisable from its prefix",
-        fix,
-    )
+    return token_kind_unknown(fix)
 
 
 def run(opts: Options, fp: Fingerprints) -> list[Result]:
