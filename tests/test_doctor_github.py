@@ -278,19 +278,15 @@ def test_a_required_check_from_another_app_than_expected_warns() -> None:
     assert r["status"] == "warn" and "accepted from app id 99, not app id 15368" in r["message"]
 
 
+def serve_ruleset(site: Site, ruleset: dict[str, Any], source_type: str, source: str) -> None:
+    """main under one deletion rule from `ruleset` (defined at `source`), and the ruleset itself."""
+    rule = {"type": "deletion", "ruleset_source_type": source_type, "ruleset_source": source}
+    site.set(f"{REPO}/rules/branches/main", [{**rule, "ruleset_id": ruleset["id"]}])
+    site.set(f"{REPO}/rulesets/{ruleset['id']}", ruleset)
+
+
 def test_agents_among_ruleset_bypass_actors_warn() -> None:
     site = Site()
-    site.set(
-        f"{REPO}/rules/branches/main",
-        [
-            {
-                "type": "deletion",
-                "ruleset_source_type": "Organization",
-                "ruleset_source": "acme",
-                "ruleset_id": 9,
-            }
-        ],
-    )
     ruleset = api_example("/repos/{owner}/{repo}/rulesets/{ruleset_id}")
     ruleset.update(
         id=9,
@@ -302,7 +298,7 @@ def test_agents_among_ruleset_bypass_actors_warn() -> None:
             {"actor_id": 31337, "actor_type": "Integration", "bypass_mode": "pull_request"},
         ],
     )
-    site.set(f"{REPO}/rulesets/9", ruleset)
+    serve_ruleset(site, ruleset, "Organization", "acme")
     with site.serve():
         _, found = results()
     r = by(found, "bypass-actors", "ruleset protect main (9)")
@@ -315,21 +311,10 @@ def test_agents_among_ruleset_bypass_actors_warn() -> None:
 
 def test_hidden_bypass_actors_could_not_be_verified() -> None:
     site = Site()
-    site.set(
-        f"{REPO}/rules/branches/main",
-        [
-            {
-                "type": "deletion",
-                "ruleset_source_type": "Repository",
-                "ruleset_source": "acme/widget",
-                "ruleset_id": 3,
-            }
-        ],
-    )
     ruleset = api_example("/repos/{owner}/{repo}/rulesets/{ruleset_id}")
     del ruleset["bypass_actors"]  # GitHub omits it for tokens without write access to the ruleset
     ruleset.update(id=3, name="r")
-    site.set(f"{REPO}/rulesets/3", ruleset)
+    serve_ruleset(site, ruleset, "Repository", "acme/widget")
     with site.serve():
         _, found = results()
     r = by(found, "bypass-actors", "ruleset r (3)")
