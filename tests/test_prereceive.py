@@ -122,21 +122,21 @@ def setup(base: Path, tmp_path: Path, request: pytest.FixtureRequest) -> Iterato
     yield server, work
 
 
-def url_for(transport: str, server: Server, daemon_url: str) -> str:
-    return str(server.path) if transport == "file" else f"{daemon_url}/{server.path.name}"
+@pytest.fixture(params=["file", "daemon"])
+def url(request: pytest.FixtureRequest, setup: tuple[Server, Repo], daemon: str) -> str:
+    """The server's address over each transport: its path, and git:// through the daemon."""
+    server = setup[0]
+    return str(server.path) if request.param == "file" else f"{daemon}/{server.path.name}"
 
 
 # ----- the door's core promises, over both transports -----
 
 
-@pytest.mark.parametrize("transport", ["file", "daemon"])
-def test_agent_commit_to_protected_path_is_rejected(
-    transport: str, setup: tuple[Server, Repo], daemon: str
-) -> None:
+def test_agent_commit_to_protected_path_is_rejected(setup: tuple[Server, Repo], url: str) -> None:
     server, work = setup
     before = server.ref("main")
     sha = work.commit(AGENT_MSG, files={".github/workflows/ci.yml": WORKFLOW})
-    code, out = push(work, url_for(transport, server, daemon), "main")
+    code, out = push(work, url, "main")
     assert code != 0
     assert "pre-receive hook declined" in out
     assert "refs/heads/main: needs a person's step-up" in out
@@ -145,27 +145,23 @@ def test_agent_commit_to_protected_path_is_rejected(
     assert server.ref("main") == before
 
 
-@pytest.mark.parametrize("transport", ["file", "daemon"])
-def test_human_commit_is_accepted(transport: str, setup: tuple[Server, Repo], daemon: str) -> None:
+def test_human_commit_is_accepted(setup: tuple[Server, Repo], url: str) -> None:
     server, work = setup
     sha = work.commit("tweak ci", files={".github/workflows/ci.yml": WORKFLOW})
-    code, out = push(work, url_for(transport, server, daemon), "main")
+    code, out = push(work, url, "main")
     assert code == 0, out
     assert "push accepted (1 ref(s) judged" in out
     assert server.ref("main") == sha
 
 
-@pytest.mark.parametrize("transport", ["file", "daemon"])
-def test_multi_ref_push_with_one_bad_ref_is_rejected_as_a_whole(
-    transport: str, setup: tuple[Server, Repo], daemon: str
-) -> None:
+def test_multi_ref_push_with_one_bad_ref_is_rejected_as_a_whole(setup: tuple[Server, Repo], url: str) -> None:
     server, work = setup
     before = server.ref("main")
     work.git("checkout", "-q", "-b", "docs")
     work.commit("docs", files={"docs/a.md": "a\n"})
     work.git("checkout", "-q", "main")
     work.commit(AGENT_MSG, files={".github/workflows/ci.yml": WORKFLOW})
-    code, out = push(work, url_for(transport, server, daemon), "docs", "main")
+    code, out = push(work, url, "docs", "main")
     assert code != 0
     assert "push rejected: 1 of 2 ref(s) gated" in out
     assert server.ref("main") == before
@@ -321,13 +317,10 @@ def test_agent_force_push_to_main_is_rejected(setup: tuple[Server, Repo]) -> Non
 # ----- secrets -----
 
 
-@pytest.mark.parametrize("transport", ["file", "daemon"])
-def test_secret_is_rejected_and_its_value_never_shown(
-    transport: str, setup: tuple[Server, Repo], daemon: str
-) -> None:
+def test_secret_is_rejected_and_its_value_never_shown(setup: tuple[Server, Repo], url: str) -> None:
     server, work = setup
     work.commit("config", files={"deploy/creds.env": f"AWS_ACCESS_KEY_ID={AWS_KEY}\n"})
-    code, out = push(work, url_for(transport, server, daemon), "main")
+    code, out = push(work, url, "main")
     assert code != 0
     assert "refs/heads/main: BLOCKED" in out
     assert "secret-in-added-line deploy/creds.env:1" in out
