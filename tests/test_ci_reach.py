@@ -91,38 +91,34 @@ def test_exfiltration_in_a_file_privileged_ci_runs_steps_up(repo: Repo, case: st
     assert EXFILTRATION in cats(data)
 
 
-@pytest.mark.parametrize(
-    ("trusted", "change", "want"),
-    [
-        # The agent drops the `run:` line and edits the script: reach comes from main, not the change.
-        pytest.param(
-            CASES["script"][0],
-            {WF: RELEASE_WF.format(run="echo"), "scripts/release.sh": CASES["script"][2]},
-            EXFILTRATION,
-            id="reference-removed-in-the-change",
-        ),
-        pytest.param(
-            {WF: RELEASE_WF.format(run="echo"), "scripts/release.sh": "true\n"},
-            {WF: RELEASE_WF.format(run="./scripts/release.sh"), "scripts/release.sh": "true\n" + EXFIL},
-            EXFILTRATION,
-            id="new-privileged-reference-in-the-change",
-        ),
-        pytest.param(
-            CASES["script"][0],
-            {"scripts/release.sh": "npm publish\ngit push --force origin HEAD:main\n"},
-            ("release", "ci-reach-force-push", "step-up"),
-            id="force-push-in-a-reached-script",
-        ),
-    ],
-)
-def test_a_reached_script_changed_with_its_workflow(
-    repo: Repo, trusted: dict[str, str], change: dict[str, str], want: tuple[str, str, str]
-) -> None:
+def agent_changes_reached(
+    repo: Repo, trusted: dict[str, str], change: dict[str, str]
+) -> set[tuple[str, str, str]]:
+    """`trusted` on main, `change` by an agent: the findings of a gated (exit 1) judgement."""
     repo.commit("ci", files=trusted)
     agent_commit(repo, change)
     code, data = check_json(repo.path)
     assert code == 1, data
-    assert want in cats(data)
+    return cats(data)
+
+
+def test_removing_the_reference_in_the_same_change_does_not_unprotect(repo: Repo) -> None:
+    trusted, path, new = CASES["script"]
+    # The agent drops the `run:` line and edits the script: reach comes from main, not the change.
+    change = {WF: RELEASE_WF.format(run="echo"), path: new}
+    assert EXFILTRATION in agent_changes_reached(repo, trusted, change)
+
+
+def test_new_privileged_reference_added_in_the_same_change(repo: Repo) -> None:
+    trusted = {WF: RELEASE_WF.format(run="echo"), "scripts/release.sh": "true\n"}
+    change = {WF: RELEASE_WF.format(run="./scripts/release.sh"), "scripts/release.sh": "true\n" + EXFIL}
+    assert EXFILTRATION in agent_changes_reached(repo, trusted, change)
+
+
+def test_force_push_added_to_a_reached_script_is_a_release_finding(repo: Repo) -> None:
+    trusted, path, _ = CASES["script"]
+    change = {path: "npm publish\ngit push --force origin HEAD:main\n"}
+    assert ("release", "ci-reach-force-push", "step-up") in agent_changes_reached(repo, trusted, change)
 
 
 def test_reference_removed_on_an_agent_base_still_comes_from_main(repo: Repo) -> None:
