@@ -200,6 +200,8 @@ def runner_evidence(env: Mapping[str, str], fp: Fingerprints) -> tuple[Evidence,
 
 def _new(found: list[Evidence], more: list[Evidence]) -> list[Evidence]:
     """Grammar hits that a catalogue line of the same signal did not already report."""
+    if not more:
+        return more
     have = {(e.signal, e.points_to) for e in found}
     return [e for e in more if (e.signal, e.points_to) not in have]
 
