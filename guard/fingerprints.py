@@ -80,6 +80,7 @@ class Fingerprints:
     trailers: dict[str, list[tuple[re.Pattern[str], Print]]] = field(default_factory=dict)
     generic_trailers: frozenset[str] = frozenset()
     aliases: _Alternation = field(default_factory=_Alternation)
+    alias_names: dict[str, Print] = field(default_factory=dict)  # a whole name that is an alias
     subject: _Alternation = field(default_factory=_Alternation)
     body: _Alternation = field(default_factory=_Alternation)
     branches: list[tuple[str, Print]] = field(default_factory=list)
@@ -198,6 +199,7 @@ class _Builder:
             self.fp.branches.append((b.strip().lower(), p))
         for a in _strings(entry, "aliases", where):
             self.aliases.append((r"\b" + re.escape(a.strip()) + r"\b", p))
+            self.fp.alias_names.setdefault(a.strip().lower(), p)
         env = entry.get("env") or {}
         if not isinstance(env, dict):
             raise UsageError("env: a mapping of variable name to value regex", where=where)

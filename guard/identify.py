@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from guard.attribution import person_points, squashed_trailers, text_evidence, trailer_points
 from guard.autonomy import commit_level
 from guard.fingerprints import Fingerprints, Print
 from guard.model import (
@@ -134,7 +135,8 @@ def _person_evidence(
     slug = slug or _bot_slug(person.name)
     if slug:
         return Evidence(signal, _show(person), "commit", False, f"unknown:{slug}")
-    return None
+    points = person_points(fp, person, role)  # a whole-name product: "Gemini CLI <noreply@...>"
+    return Evidence(signal, _show(person), "commit", False, points) if points else None
 
 
 def looks_like_person(fp: Fingerprints, person: Person) -> bool:
@@ -165,7 +167,7 @@ def _branch_name(branch: str) -> str:
 
 
 def _trailer_evidence(fp: Fingerprints, commit: Commit, subject: str) -> Iterable[Evidence]:
-    for key, value in commit.trailers:
+    for key, value in (*commit.trailers, *squashed_trailers(subject)):
         k = key.lower()
         if k == "co-authored-by":
             e = _person_evidence(fp, parse_person(value), "co-author", "trailer:co-authored-by", subject)
@@ -177,10 +179,9 @@ def _trailer_evidence(fp: Fingerprints, commit: Commit, subject: str) -> Iterabl
                 yield Evidence(f"trailer:{k}", value, "commit", False, p.points_to)
                 break
         else:
-            if k in fp.generic_trailers:
-                hit = fp.aliases.search(value)
-                if hit is not None:
-                    yield Evidence(f"trailer:{k}", value, "commit", False, hit[0].points_to)
+            points = trailer_points(fp, k, value)  # the attribution grammar (guard/attribution.py)
+            if points is not None:
+                yield Evidence(f"trailer:{k}", value, "commit", False, points)
 
 
 MAX_DESCRIPTION = 65_536
@@ -195,6 +196,14 @@ def runner_evidence(env: Mapping[str, str], fp: Fingerprints) -> tuple[Evidence,
         if value is not None and pat.search(value):
             out.append(Evidence(f"env:{var}", var, "runner-environment", False, p.points_to))
     return tuple(out)
+
+
+def _new(found: list[Evidence], more: list[Evidence]) -> list[Evidence]:
+    """Grammar hits that a catalogue line of the same signal did not already report."""
+    if not more:
+        return more
+    have = {(e.signal, e.points_to) for e in found}
+    return [e for e in more if (e.signal, e.points_to) not in have]
 
 
 def commit_evidence(
@@ -223,11 +232,13 @@ def commit_evidence(
     hit = fp.body.search(commit.message[len(subject) :])
     if hit is not None:
         found.append(Evidence("body", hit[1][:200], "commit", False, hit[0].points_to))
+    found.extend(_new(found, text_evidence(fp, commit.message, "body", "commit", len(subject))))
     found.extend(runner)  # an agent runtime pushing/checking this range: every commit in it
     if description:
         hit = fp.body.search(description[:MAX_DESCRIPTION])
         if hit is not None:
             found.append(Evidence("pr-body", hit[1][:200], "pull-request", False, hit[0].points_to))
+        found.extend(_new(found, text_evidence(fp, description[:MAX_DESCRIPTION], "pr-body", "pull-request")))
     if branch:
         name = _branch_name(branch)
         for prefix, p in fp.branches:
