@@ -17,6 +17,7 @@ Findings carry `redact(value)` as fingerprint; no field ever holds the value.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import hashlib
 from dataclasses import dataclass
@@ -149,7 +150,7 @@ def _scan_files(
         budget.check("scanning for secrets")
         shown = f.path
         if f.status in ("added", "renamed", "copied"):
-            named = [Hit(h.detector, h.value, 0, h.confidence) for h in scan_text(f.path, f.path)]
+            named = [dataclasses.replace(h, line=0, pragma=False) for h in scan_text(f.path, f.path)]
             for h in named:
                 shown = redact_in(shown, h.value)
             out.extend(_records(change, named, "filename", f.path, commit, {}, shown))
