@@ -42,9 +42,10 @@ _KEY = r"[A-Za-zñ_$@][\w.$ñ-]{0,80}"
 _QVAL = r"(?P<q>[\"'`])(?P<s>[^\"'`\n]{1,300})(?P=q)"  # a quoted literal
 # A lookahead at every name boundary: matches overlap, so `f(api_key="...")` is seen after `x = f(`.
 _ASSIGN = re.compile(
-    rf"(?<![\w.$ñ@-])(?=(?P<key>{_KEY})[\"'`]?\]?[ \t]*(?P<op>:=|=>|===?|!==?|=|:)[ \t]*"
+    r"(?<![\w.$ñ@/-])(?<!\$\{)(?<!%\{)(?<!#\{)"  # not `${NAME:default}`: a reference's fallback
+    rf"(?=(?P<key>{_KEY})[\"'`]?\]?[ \t]*(?P<op>:=|=>|===?|!==?|=|:)[ \t]*"
     r"(?:[bru]|SecretStr\(|Secret\()?"
-    r"(?:(?P<q>[\"'`])(?P<s>[^\"'`\n]{1,300})(?P=q)|(?P<u>[^\s\"'`,;&)}\]]{1,300})))"
+    r"(?:(?P<q>[\"'`])(?P<s>[^\"'`\n]{1,300})(?P=q)|(?P<u>[^\s\"'`,;&)}\]<]{1,300})))"
 )
 _CALL = re.compile(rf"(?P<key>[A-Za-z_][\w]{{0,60}})[ \t]*\([ \t]*{_QVAL}[ \t]*\)")
 _PAIR = re.compile(rf"[\"'](?P<key>[\w.-]{{1,80}})[\"'][ \t]*,[ \t]*{_QVAL}")
@@ -53,12 +54,12 @@ _NAME_VALUE = re.compile(
     rf"(?i)(?:name|key)[ \t]*=[ \t]*[\"'](?P<key>[\w.:-]{{1,80}})[\"'][ \t]+value[ \t]*=[ \t]*{_QVAL}"
 )
 _FLAG = re.compile(
-    r"(?<![\w-])--?(?P<key>[A-Za-z][\w.-]{0,60})[ \t]+(?:(?P<q>[\"'])(?P<s>[^\"'\n]{1,300})(?P=q)"
+    r"(?<![\w-])--?(?P<key>[A-Za-z][\w.-]{0,100})(?:[ \t]+|=)(?:(?P<q>[\"'])(?P<s>[^\"'\n]{1,300})(?P=q)"
     r"|(?P<u>[^\s\"'`\\|;&<>()-][^\s\"'`|;&<>()]{0,299}))"
 )
 _SQL = re.compile(rf"(?i)\b(?P<key>identified[ \t]+by|with[ \t]+(?:encrypted[ \t]+)?password)[ \t]+{_QVAL}")
 _USERPASS = re.compile(
-    r"(?i)(?<![\w-])(?P<key>[\w-]*(?:auth|credentials?|userpass|user)|-u)(?:[ \t]*[=:][ \t]*|[ \t]+)"
+    r"(?i)(?<![\w-])(?P<key>[\w-]*(?:auth|credentials?|userpass|user)|-u)(?:[ \t]*=[ \t]*|:[ \t]+|[ \t]+)"
     r"(?P<q>[\"']?)[\w.@+-]{1,64}:(?P<s>[^\s\"'@/:]{1,200})(?P=q)(?=$|[\s,;&)])"
 )
 
@@ -79,6 +80,12 @@ _FORMATS = (
     ((".tf", ".tfvars", ".hcl"), "Terraform"),
     (_CODE_SUFFIXES, "code"),
 )
+_YAML_BLOCK = frozenset({"|", ">", "|-", ">-", "|+", ">+"})
+# Lock files pin packages (`'@inquirer/password': 5.1.1`): names and versions, never credentials.
+_LOCK_FILES = frozenset(
+    {"package-lock.json", "pnpm-lock.yaml", "yarn.lock", "cargo.lock", "poetry.lock", "gemfile.lock",
+     "composer.lock", "go.sum", "uv.lock", "pipfile.lock", "packages.lock.json", "npm-shrinkwrap.json"}
+)  # fmt: skip
 _SAFE_KEY = re.compile(r"[^\w.$-]")
 _COMPARE = frozenset({"==", "===", "!=", "!=="})
 
@@ -124,7 +131,9 @@ def _assignments(path: str, line: str, where: str) -> Iterator[Candidate]:
         value = m.group("s") if m.group("s") is not None else m.group("u")
         # Unquoted in code: an expression (`password = user.password`); in config: the value.
         unquoted = m.group("u") is not None
-        if unquoted and (code or value.endswith((":", "{", "[", "(")) or value in ("|", ">", "|-", ">-")):
+        if unquoted and (
+            code or "[" in value or "(" in value or value.endswith((":", "{")) or value in _YAML_BLOCK
+        ):
             continue
         shown = _shown_key(key, value)
         yield _one(key, value, kind, f"value assigned to `{shown}` in {where}", op in _COMPARE)
@@ -133,7 +142,7 @@ def _assignments(path: str, line: str, where: str) -> Iterator[Candidate]:
 def _keyed_literals(line: str, where: str) -> Iterator[Candidate]:
     for rx, how in ((_CALL, "passed to `{}(...)`"), (_PAIR, "paired with `{}`"), (_NAME_VALUE, "named `{}`")):
         for m in rx.finditer(line):
-            key = re.sub(r"^(?:set|with|get)(?=[A-Z_])", "", m.group("key"))
+            key = re.sub(r"^(?:set|with)(?=[A-Z_])", "", m.group("key"))
             kind = key_kind(key)
             if kind is not None:
                 value = m.group("s")
@@ -169,6 +178,8 @@ def _commands(line: str, where: str) -> Iterator[Candidate]:
 def find(path: str, line: str) -> list[Candidate]:
     """Every candidate value on `line`, judged: a confidence, or None when it stands for a secret
     rather than being one (those values are vetoed for the other engines too)."""
+    if path.lower().rsplit("/", 1)[-1] in _LOCK_FILES:
+        return []
     where = file_format(path)
     out: dict[str, Candidate] = {}
     for cand in (*_assignments(path, line, where), *_keyed_literals(line, where), *_commands(line, where)):

@@ -79,7 +79,13 @@ _NOT_VALUE = frozenset(
     """.split()  # noqa: SIM905 - a word list reads better as text
 )
 # A name whose *first* word is one of these points at a credential kept elsewhere.
-_NOT_VALUE_FIRST = frozenset({"existing", "use", "is", "has", "allow", "show", "require", "needs", "no"})
+# Verbs among them: `get_password("name")` looks one up, `hash_password("x")` works on one.
+_NOT_VALUE_FIRST = frozenset(
+    """existing use is has allow show require needs no get load read fetch find lookup resolve
+    decrypt encrypt hash verify check validate encode decode compare generate create make parse
+    print log assert expect mask redact prompt ask input filter sanitize reset update delete remove
+    """.split()  # noqa: SIM905 - a word list reads better as text
+)
 _CAMEL = re.compile(r"[A-Z]?[a-zñ]+|[A-Z]+(?![a-z])|\d+")
 
 
