@@ -294,6 +294,8 @@ class Finding:
     id: str | None = None  # stable id for dedup/baselines: f(rule, path, category, content hash)
     confidence: str = "high"  # "high" | "medium" | "low"
     actors: tuple[str, ...] = ()  # identity labels this finding was attributed to
+    tier: str | None = None  # secrets: "high" (provider formats, private keys) or "generic" (by context)
+    reason: str | None = None  # secrets: why it is a credential, in words; never the value
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -309,6 +311,8 @@ class Finding:
             "fingerprint": self.fingerprint,
             "confidence": self.confidence,
             "actors": list(self.actors),
+            "tier": self.tier,
+            "reason": self.reason,
         }
 
 

@@ -191,7 +191,52 @@ class IdentityConfig(_Strict):
     agent_branches: bool = Field(True, description="treat agent branch prefixes as (claimed) evidence")
 
 
+TierAction = Literal["block", "step-up", "warn"]  # never "allow": a credential is never let through silently
+
+# Where secrets in tests, fixtures and examples live (gitignore syntax, like exclude_paths).
+DEFAULT_TEST_PATHS = (
+    "**/tests/**", "**/test/**", "**/__tests__/**", "**/__mocks__/**", "**/fixtures/**",
+    "**/testdata/**", "**/test-data/**", "**/spec/**", "**/examples/**", "**/example/**",
+    "**/samples/**", "**/sample/**", "*_test.go", "test_*.py", "*_test.py", "conftest.py",
+    "*.test.js", "*.test.ts", "*.test.jsx", "*.test.tsx", "*.spec.js", "*.spec.ts", "*_spec.rb",
+    "*_test.rb", "*Test.java", "*Tests.java", "*IT.java", "*Test.kt", "*Tests.cs", "*.example",
+    "*.sample", ".env.example", ".env.sample", ".env.test",
+)  # fmt: skip
+
+
+class HighTier(_Strict):
+    """Provider formats and private keys: a real format is a real leak wherever it is."""
+
+    code: TierAction = "block"
+    tests: TierAction = "block"
+
+
+class GenericTier(_Strict):
+    """Values recognised by the name they are assigned to: test fixtures are full of sample ones."""
+
+    code: TierAction = "block"
+    tests: TierAction = "step-up"
+
+
+class SecretTiers(_Strict):
+    high: HighTier = Field(default_factory=HighTier)
+    generic: GenericTier = Field(default_factory=GenericTier)
+
+    def action(self, tier: str, in_tests: bool) -> TierAction:
+        t: HighTier | GenericTier = self.generic if tier == "generic" else self.high
+        return t.tests if in_tests else t.code
+
+
 class SecretsConfig(_Strict):
+    tiers: SecretTiers = Field(
+        default_factory=SecretTiers,
+        description="action per confidence tier (high, generic) and context (code, tests); the rule's "
+        "own action is the ceiling",
+    )
+    test_paths: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_TEST_PATHS),
+        description="globs (gitignore syntax) of tests, fixtures and examples: the `tests` context",
+    )
     baseline: str | None = Field(None, description="detect-secrets baseline file, read at the trusted ref")
     honour_pragmas_added_in_change: bool = Field(
         False, description="a 'pragma: allowlist secret' added by the change itself silences a finding"

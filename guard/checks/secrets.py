@@ -17,6 +17,7 @@ Findings carry `redact(value)` as fingerprint; no field ever holds the value.
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import hashlib
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from guard.secrets.redact import baseline_hash, redact, redact_in, secret_digest
 
 if TYPE_CHECKING:
     from guard.checks.interface import CheckContext
-    from guard.policy import Rule
+    from guard.policy import Rule, SecretsConfig
 
 Where = Literal["file", "message", "filename", "tag"]
 PragmaState = Literal["none", "base", "added"]
@@ -57,6 +58,8 @@ class SecretRecord:
     commit: str | None
     pragma: PragmaState
     ref: str | None = None  # the tag, for secrets in a tag message
+    tier: str = "high"  # "high": provider formats, private keys; "generic": judged by its context
+    reason: str = ""  # why it is a credential, in words (never the value)
 
 
 # ----- scanning (once per change) -----
@@ -105,6 +108,8 @@ def _records(
                 commit=commit,
                 pragma=pragma,
                 ref=ref,
+                tier=h.tier,
+                reason=redact_in(h.reason, h.value),  # a reason is built without the value; belt and braces
             )
         )
     return out
@@ -149,7 +154,7 @@ def _scan_files(
         budget.check("scanning for secrets")
         shown = f.path
         if f.status in ("added", "renamed", "copied"):
-            named = [Hit(h.detector, h.value, 0, h.confidence) for h in scan_text(f.path, f.path)]
+            named = [dataclasses.replace(h, line=0, pragma=False) for h in scan_text(f.path, f.path)]
             for h in named:
                 shown = redact_in(shown, h.value)
             out.extend(_records(change, named, "filename", f.path, commit, {}, shown))
@@ -252,7 +257,20 @@ def _describe(r: SecretRecord) -> str:
     commit = f" (commit {r.commit[:12]})" if r.commit else ""
     known = BY_NAME.get(r.detector)
     label = known.description.split(" (")[0] if known else r.detector
-    return f"{r.detector}: possible {label} in an {where}, {place}{commit}; fingerprint {r.fingerprint}"
+    if r.tier == "generic":
+        label = "credential"
+    why = f"; {r.tier} tier: {r.reason}" if r.reason else f"; {r.tier} tier"
+    return f"{r.detector}: possible {label} in an {where}, {place}{commit}{why}; fingerprint {r.fingerprint}"
+
+
+_RANK: dict[str, int] = {"warn": 0, "step-up": 1, "block": 2}
+
+
+def _tier_action(rule: Rule, cfg: SecretsConfig, r: SecretRecord, tests: pathspec.GitIgnoreSpec) -> Action:
+    """The tier's action in the record's context (code or tests), never above the rule's own."""
+    in_tests = r.where in ("file", "filename") and r.path is not None and tests.match_file(r.path)
+    tiered: Action = cfg.tiers.action(r.tier, in_tests)
+    return tiered if _RANK[tiered] < _RANK[rule.action] else rule.action
 
 
 def check(ctx: CheckContext, rule: Rule) -> list[Finding]:
@@ -263,6 +281,7 @@ def check(ctx: CheckContext, rule: Rule) -> list[Finding]:
     baseline = ctx.baseline
     excluded = pathspec.GitIgnoreSpec.from_lines(match.exclude_paths) if match.exclude_paths else None
     floor = CONFIDENCE_RANK[match.min_confidence]
+    tests = pathspec.GitIgnoreSpec.from_lines(cfg.test_paths)
     findings: list[Finding] = []
     for r in records:
         if r.detector == INCOMPLETE:  # whatever detectors a rule selects: no scan is no pass
@@ -279,10 +298,10 @@ def check(ctx: CheckContext, rule: Rule) -> list[Finding]:
             continue
         if r.pragma == "base" or (r.pragma == "added" and cfg.honour_pragmas_added_in_change):
             continue
-        action: Action = rule.action
+        action = _tier_action(rule, cfg, r, tests)
         message = _describe(r)
         if r.pragma == "added":
-            action = "step-up" if rule.action == "block" else rule.action
+            action = "step-up" if action == "block" else action
             message += "; silenced only by a 'pragma: allowlist secret' this change added itself"
         findings.append(
             Finding(
@@ -298,6 +317,8 @@ def check(ctx: CheckContext, rule: Rule) -> list[Finding]:
                 fingerprint=r.fingerprint,
                 id=finding_id("secret", rule.id, r.detector, f"{r.path}\0{r.where}\0{r.digest}"),
                 confidence=r.confidence,
+                tier=r.tier,
+                reason=r.reason,
             )
         )
     return findings

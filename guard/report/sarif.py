@@ -41,6 +41,10 @@ def _result(f: Finding, rule_index: dict[str, int]) -> dict[str, Any]:
         res["properties"]["commit"] = f.commit
     if f.fingerprint:
         res["properties"]["redactedFingerprint"] = f.fingerprint
+    if f.tier:
+        res["properties"]["tier"] = f.tier
+    if f.reason:
+        res["properties"]["reason"] = f.reason
     return res
 
 

@@ -14,19 +14,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import itertools
 import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from guard.secrets.filters import (
-    is_config_path,
-    is_placeholder,
-    looks_like_reference,
-    low_entropy_body,
-    word_like,
-)
+from guard.secrets import generic
+from guard.secrets.filters import is_placeholder, looks_like_reference, low_entropy_body
+from guard.secrets.generic_values import stands_for_one
 
 Confidence = str  # "low" | "medium" | "high"
 CONFIDENCE_RANK: dict[str, int] = {"low": 0, "medium": 1, "high": 2}
@@ -42,6 +37,8 @@ class Ctx:
 
 
 Validator = Callable[["re.Match[str]", Ctx], "Confidence | None"]
+Scanner = Callable[[str, str], "list[generic.Candidate]"]  # (path, line) -> judged candidates
+Tier = str  # "high": provider formats and private keys; "generic": judged by context
 
 
 @dataclass(frozen=True)
@@ -50,10 +47,16 @@ class Detector:
     # A superset of `pattern` in the RE2 subset that never matches a newline (the prefilter runs over
     # lines joined by \n). Short counts and `*` only: counted repetition multiplies DFA states.
     anchor: str
-    pattern: re.Pattern[str]
+    pattern: re.Pattern[str] | None  # None: `scan` finds and judges the values itself
     confidence: Confidence = "high"
     validate: Validator | None = None
     description: str = ""
+    scan: Scanner | None = None
+    tier: Tier = "high"
+    reason: str = ""  # why a hit is a credential, in words (default: the format's description)
+
+    def why(self) -> str:
+        return self.reason or f"matches the {self.description.split(' (')[0]} format"
 
 
 def _token(min_entropy: float = 3.0) -> Validator:
@@ -134,7 +137,7 @@ _URL_PLACEHOLDER_PW = frozenset({"password", "pass", "passwd", "pwd", "secret", 
 
 def _url_password(m: re.Match[str], ctx: Ctx) -> Confidence | None:
     pw = m.group("s")
-    if is_placeholder(pw) or looks_like_reference(pw) or pw.lower() in _URL_PLACEHOLDER_PW:
+    if is_placeholder(pw) or stands_for_one(pw) or pw.lower() in _URL_PLACEHOLDER_PW:
         return None
     if pw.startswith((":", "$", "%")) or set(pw) <= {"*", "x", "X", "."}:
         return None
@@ -151,134 +154,6 @@ def _keyed(min_len: int = 16, min_entropy: float = 3.0) -> Validator:
         return "high"
 
     return v
-
-
-# ---- the generic `password = "..."` family ----
-
-_KEY_TOKENS = frozenset(
-    {
-        "password",
-        "passwd",
-        "passphrase",
-        "pwd",
-        "pass",
-        "secret",
-        "secrets",
-        "token",
-        "apikey",
-        "credential",
-        "credentials",
-        "contrasena",
-        "contraseña",
-        "passwort",
-        "privatekey",
-        "secretkey",
-        "accesskey",
-        "authkey",
-        "authtoken",
-        "accesstoken",
-        "refreshtoken",
-        "clientsecret",
-    }
-)
-_KEY_BIGRAMS = frozenset(
-    {
-        ("api", "key"),
-        ("access", "key"),
-        ("private", "key"),
-        ("secret", "key"),
-        ("auth", "key"),
-        ("client", "key"),
-        ("account", "key"),
-        ("service", "key"),
-        ("signing", "key"),
-        ("encryption", "key"),
-        ("master", "key"),
-        ("app", "key"),
-        ("db", "key"),
-        ("database", "key"),
-        ("license", "key"),
-        ("webhook", "key"),
-        ("sas", "key"),
-        ("shared", "key"),
-        ("subscription", "key"),
-        ("db", "pass"),
-    }
-)
-# A key whose *last* word is one of these names something about a secret, not the secret.
-_KEY_NOT_VALUE = frozenset(
-    """name names type types field fields label path file files dir url uri urls endpoint length len
-    min max regex regexp pattern prompt placeholder hint header headers param params policy ref arn
-    env var mode count expiry expires expiration ttl prefix format version location id ids class cls
-    size usage manager provider store service loader parser generator validator required enabled
-    input reset changed strength rotation kind source scope scopes exists error errors message
-    description desc help title text key_id keyid provider_id hash hasher hashed salt algorithm algo
-    digest encoder widget form view handler callback fn func function method timeout interval
-    template schema config settings option options flag flags at on by to from index idx visible
-    visibility link links button btn icon style css color confirm confirmation confirmed valid
-    invalid match matches length_min length_max policy_id secret_name secret_id_name mapping
-    lifetime age duration expire expired period grace limit limits dict list set map len_
-    """.split()  # noqa: SIM905 - a word list reads better as text
-)
-_CAMEL = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|\d+")
-
-
-def key_words(key: str) -> list[str]:
-    words: list[str] = []
-    for part in re.split(r"[^A-Za-z0-9ñ]+", key):
-        words.extend(w.lower() for w in _CAMEL.findall(part) or ([part] if part else []))
-    return words
-
-
-def secret_key_name(key: str) -> bool:
-    """True when an assignment's key names a secret value (``db_password``, ``apiKey``)."""
-    words = key_words(key)
-    if not words or words[-1] in _KEY_NOT_VALUE:
-        return False
-    joined = "".join(words)
-    if joined in _KEY_TOKENS:
-        return True
-    if any(w in _KEY_TOKENS for w in words):
-        return True
-    return any((a, b) in _KEY_BIGRAMS for a, b in itertools.pairwise(words))
-
-
-_CODE_SUFFIXES = (
-    ".py", ".js", ".jsx", ".ts", ".tsx", ".mjs", ".cjs", ".go", ".java", ".kt", ".kts", ".scala",
-    ".rb", ".php", ".cs", ".swift", ".rs", ".c", ".h", ".cc", ".cpp", ".hpp", ".m", ".dart", ".lua",
-    ".groovy", ".vue", ".svelte",
-)  # fmt: skip
-_IDENT = re.compile(r"^[A-Za-z_$][\w$]*(?:(?:\.|::|->)[A-Za-z_$][\w$]*)*(?:\[[^\]]*\])?$")
-_REGEXISH = re.compile(r"\[[^\]]*\]|\(\?|\\[dwsSbB]|\{\d+(?:,\d*)?\}")  # a pattern, not a password
-_COMPARE_OPS = frozenset({"==", "===", "!=", "!=="})
-
-
-def _assignment(m: re.Match[str], ctx: Ctx) -> Confidence | None:
-    key, value, quote, op = m.group("key"), m.group("s"), m.group("q"), m.group("op").strip()
-    if not secret_key_name(key):
-        return None
-    if is_placeholder(value) or looks_like_reference(value) or _REGEXISH.search(value):
-        return None
-    if not quote:
-        # Unquoted values in code are expressions (`password = user.password`); in config they are values.
-        code = ctx.path.lower().endswith(_CODE_SUFFIXES) and not is_config_path(ctx.path)
-        if code or (_IDENT.match(value) and ("." in value or "::" in value or "->" in value)):
-            return None
-        if value.endswith((":", "{", "[", "(", ",")) or value in ("|", ">", "|-", ">-"):
-            return None
-    if word_like(value):
-        return "low"  # a plain word is more often a label than a password
-    classes = sum(
-        (any(c.islower() for c in value), any(c.isupper() for c in value), any(c.isdigit() for c in value),
-         any(not c.isalnum() for c in value))
-    )  # fmt: skip
-    if op in _COMPARE_OPS:
-        return "medium" if len(value) >= 8 and classes >= 2 else "low"
-    if len(value) >= 12 and classes >= 2:
-        return "high"
-    if len(value) >= 6 and classes >= 2:
-        return "medium"
-    return "low"
 
 
 def _c(p: str, flags: int = 0) -> re.Pattern[str]:
@@ -433,6 +308,8 @@ DETECTORS: tuple[Detector, ...] = (
         r"_auth(?:Token)?[ \t]*=",
         _c(r"(?:_authToken|_auth|_password)\s*=\s*[\"']?(?P<s>[A-Za-z0-9+/=_.-]{16,})"),
         validate=_keyed(16, 3.0),
+        tier="generic",
+        reason="value of an auth setting in an .npmrc",
         description="auth token or password in an .npmrc",
     ),
     Detector(
@@ -553,6 +430,8 @@ DETECTORS: tuple[Detector, ...] = (
             r"(?P<s>[^\s/@'\"<>]{1,200})@[A-Za-z0-9\[\]._-]"
         ),
         validate=_url_password,
+        tier="generic",
+        reason="password in the user-info of a URL",
         description="database, broker and HTTP URLs with an embedded password",
     ),
     Detector(
@@ -560,6 +439,8 @@ DETECTORS: tuple[Detector, ...] = (
         r"(?i)bearer[ \t]+[A-Za-z0-9._~+/-]{8}",
         _c(r"(?i)\bbearer\s+(?P<s>[A-Za-z0-9._~+/-]{16,2000}=*)(?![A-Za-z0-9._~+/=-])"),
         validate=_bearer,
+        tier="generic",
+        reason="value of an Authorization: Bearer header",
         description="Authorization: Bearer values",
     ),
     Detector(
@@ -567,19 +448,19 @@ DETECTORS: tuple[Detector, ...] = (
         r"(?i)basic[ \t]+[A-Za-z0-9+/]{8}",
         _c(r"(?i)\bbasic\s+(?P<s>[A-Za-z0-9+/]{8,2000}={0,2})(?![A-Za-z0-9+/=])"),
         validate=_basic_auth,
+        tier="generic",
+        reason="user:password of an Authorization: Basic header",
         description="Authorization: Basic credentials (decoded to user:password)",
     ),
     Detector(
-        "generic-secret-assignment",
-        r"(?i)(?:pass|pwd|secret|token|key|cred|contrase)[\w.\"'\]-]*[ \t]*(?:[:=]|=>)",
-        _c(
-            r"(?P<key>[A-Za-zñ_$@][\w.$ñ-]{0,80})[\"'`]?\]?\s*(?P<op>:=|=>|===?|!==?|=|:)\s*"
-            r"(?:[bru]|SecretStr\(|Secret\()?"
-            r"(?P<q>[\"'`]?)(?P<s>[^\s\"'`]{4,300}?)(?P=q)(?=$|[\s,;)}\]])"
-        ),
-        validate=_assignment,
+        generic.NAME,
+        generic.ANCHOR,
+        None,
         confidence="medium",
-        description="password=, secret=, token=, api_key= ... assignments in code, config, .env and YAML",
+        scan=generic.find,
+        tier="generic",
+        description="a literal assigned to a credential name in code, config, .env, YAML, XML, "
+        "SQL, shell and CLI flags (guard/secrets/generic.py)",
     ),
 )
 

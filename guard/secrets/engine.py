@@ -59,7 +59,7 @@ DS_GATES: tuple[tuple[str, str], ...] = (
         r"|(?:AC|SK)[a-z0-9]{8}|-us\d|aws|\bAKC|\bAP[0-9A-F][a-zA-Z0-9]{4})",
     ),
 )
-_GENERIC = next(i for i, d in enumerate(DETECTORS) if d.name == "generic-secret-assignment")
+_GENERIC = frozenset(i for i, d in enumerate(DETECTORS) if d.tier == "generic")
 
 
 @dataclass(frozen=True)
@@ -69,6 +69,8 @@ class Hit:
     line: int
     confidence: str
     pragma: bool = False  # the line (or the one above, with `nextline`) carries an allowlist pragma
+    tier: str = "high"  # "high": provider formats, private keys; "generic": judged by its context
+    reason: str = ""  # why it is a credential, in words; never the value
 
 
 def _inline(anchor: str) -> str:
@@ -260,7 +262,7 @@ def _scan_line(
     for g in gates:  # in DETECTORS order: the most specific detector comes first
         if g < n_own:
             found.extend(_run(DETECTORS[g], ctx, number, pragma, vetoed))
-            if g != _GENERIC:
+            if g not in _GENERIC:
                 ds_groups.add("providers")
         else:
             ds_groups.add(DS_GATES[g - n_own][0])
@@ -288,12 +290,20 @@ def scan_text(path: str, text: str, *, max_line_length: int = 20_000) -> list[Hi
 
 def _run(d: Detector, ctx: Ctx, number: int, pragma: bool, vetoed: set[str]) -> list[Hit]:
     out: list[Hit] = []
+    if d.scan is not None:
+        for value, conf, reason in d.scan(ctx.path, ctx.line):
+            if conf is None:
+                vetoed.add(value)
+            else:
+                out.append(Hit(d.name, value, number, conf, pragma, d.tier, reason))
+        return out
+    assert d.pattern is not None  # a detector has a pattern or a scanner
     for m in d.pattern.finditer(ctx.line):
         conf = d.validate(m, ctx) if d.validate else d.confidence
         if conf is None:
             vetoed.add(m.group("s"))
             continue
-        out.append(Hit(d.name, m.group("s"), number, conf, pragma))
+        out.append(Hit(d.name, m.group("s"), number, conf, pragma, d.tier, d.why()))
     return out
 
 
@@ -374,7 +384,12 @@ def _detect_secrets(path: str, line: str, number: int, pragma: bool, groups: set
                 conf = "low"  # a header in code or docs; our private-key detector judges real blocks
             if name in _DS_LOW and (hash_context(line) or is_hex_digest(v)):
                 continue
-            out.append(Hit(name, v, number, conf, pragma))
+            tier, why = (
+                ("generic", "detect-secrets' keyword or entropy plugin")
+                if name in _DS_LOW
+                else ("high", f"detect-secrets' {name.removeprefix('ds-')} plugin")
+            )
+            out.append(Hit(name, v, number, conf, pragma, tier, why))
     # Line-level filters last: they are slow and most lines yield nothing to filter.
     if out and (h.is_indirect_reference(line) or h.is_lock_file(path) or h.is_swagger_file(path)):
         return []
