@@ -20,13 +20,12 @@ sys.path.insert(0, str(DATA))
 import corpus  # noqa: E402
 from corpus import Case, Score, flagged, guard_hits, score  # noqa: E402
 
-# Measured 2026-12-07 on main (seed 17): overall recall 0.637 precision 0.930; providers recall
-# 0.907; real code recall 0.292 precision 0.738 (the generic detector of issue 17 is not in yet);
-# hard negatives 1 false alarm in 152.
+# Measured 2026-12-07 on main (seed 17) before the generic detector: overall 0.637 / 0.930, real code
+# 0.292 / 0.738; with it (floors below): hard negatives 0 false alarms in 152.
 FLOORS = {
-    "overall": (0.61, 0.90),
-    "providers": (0.88, None),
-    "realcode": (0.27, 0.70),
+    "overall": (0.92, 0.99),  # with the generic detector (0e4d5e3): 0.934 / 0.998
+    "providers": (0.93, None),  # 0.941
+    "realcode": (0.91, 0.98),  # 0.925 / 0.995
 }
 MAX_FALSE_ALARMS_ON_HARD_NEGATIVES = 3
 
