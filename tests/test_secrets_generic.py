@@ -130,13 +130,7 @@ FOUND = [
     ("application.properties", f"spring.datasource.password={PW}"),
     (".env", f"POSTGRES_PASSWORD={PW}"),
     ("settings.xml", f"    <password>{PW}</password>"),
-    pytest.param(
-        "context.xml",
-        f'<property name="password" value="{PW}"/>',
-        marks=pytest.mark.xfail(
-            strict=True, reason="the name/value form is shadowed by the `name=` assignment"
-        ),
-    ),
+    ("context.xml", f'<property name="password" value="{PW}"/>'),
     ("README.md", f"docker run -e MYSQL_PASSWORD={PW} mysql"),
     (".travis.yml", f"  - coveralls --repotoken {TOKEN}"),
     ("run.sh", f"mysql --password {PW} -h db"),

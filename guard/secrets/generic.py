@@ -34,7 +34,7 @@ ANCHOR = (
     rf"(?i){_KW}[\w.\"'\]-]*[ \t]*(?:[:=]|=>|\([ \t]*[\"'])"
     rf"|(?i){_KW}[\w.-]*>[^<]"
     rf"|(?i)--?[\w.-]*{_KW}[\w.-]*[ \t]+[^\s-]"
-    rf"|(?i)[\"']{_KW}[\w.-]*[\"'][ \t]*,"
+    rf"|(?i)[\"']{_KW}[\w.-]*[\"'][ \t]*(?:,|value[ \t]*=)"  # pairs, name="..." value="..."
     r"|(?i)identified[ \t]+by|with[ \t]+(?:encrypted[ \t]+)?password"
 )
 
