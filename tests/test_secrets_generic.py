@@ -19,7 +19,7 @@ from guard.policy import DEFAULT_TEST_PATHS, Policy, Rule, SecretsConfig, builti
 from guard.report import json as json_report
 from guard.report import markdown, sarif, text
 from guard.secrets import generic
-from guard.secrets.engine import scan_lines
+from guard.secrets.engine import scan_lines, texts_with_candidates
 
 GHP = "ghp_" + "R8mK2vXq9LwT4nJc7PzY1sHd6FbG3aE5uQ0i"
 PW = "Vr7kQ2mpLzw9"  # a chosen password: no provider format, only its name says what it is
@@ -201,3 +201,18 @@ def test_default_pack_documents_the_same_test_paths_as_the_model() -> None:
         "block",
         "step-up",
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "candidate"),
+    [
+        ("Co-authored-by: Claude <noreply@anthropic.com>", False),  # every agent commit carries one
+        ('"author": "Jane Doe <jane@example.com>",', False),
+        (f"curl --auth-token {TOKEN}", True),
+        (f"auth=deploy:{PW}", True),
+        (f"Authorization: Basic {TOKEN}", True),
+        (f'oauth_secret = "{TOKEN}"', True),
+    ],
+)
+def test_the_prefilter_skips_author_words_but_not_auth_credentials(text: str, candidate: bool) -> None:
+    assert (texts_with_candidates(["a clean first text", text]) == [1]) is candidate

@@ -29,12 +29,25 @@ NAME = "generic-credential"
 
 # The prefilter's anchor (RE2 subset, never matches a newline): a credential word followed by an
 # assignment, a call, a closing tag, a flag's argument or SQL. A superset of what FORMS can match.
-_KW = r"(?:pass|pwd|secret|token|key|cred|auth|contrase)"
+_KW = r"(?:pass|pwd|secret|token|key|cred|contrase)"
+_REST = r"[\w.\"'\]-]"  # what may follow a credential word in a key: `token"]`, `api_key.prod`
+_REST_NO_O = r"[0-9a-np-z_.\"'\]-]"
+_NAME_REST = r"[\w.-]"
+_NAME_REST_NO_O = r"[0-9a-np-z_.-]"
+
+
+def _word(rest: str, rest_no_o: str) -> str:
+    """A credential word and the rest of its name. `auth` is one too, but not as `author` or
+    `authored`: every `Co-authored-by:` trailer and `"author":` field would reach the detector
+    (identify redacts whole histories through this anchor); `authorization` still is."""
+    return rf"(?:{_KW}{rest}*|auth(?:orization)?(?:{rest_no_o}{rest}*)?)"
+
+
 ANCHOR = (
-    rf"(?i){_KW}[\w.\"'\]-]*[ \t]*(?:[:=]|=>|\([ \t]*[\"'])"
-    rf"|(?i){_KW}[\w.-]*>[^<]"
-    rf"|(?i)--?[\w.-]*{_KW}[\w.-]*[ \t]+[^\s-]"
-    rf"|(?i)[\"']{_KW}[\w.-]*[\"'][ \t]*(?:,|value[ \t]*=)"  # pairs, name="..." value="..."
+    rf"(?i){_word(_REST, _REST_NO_O)}[ \t]*(?:[:=]|=>|\([ \t]*[\"'])"
+    rf"|(?i){_word(_NAME_REST, _NAME_REST_NO_O)}>[^<]"
+    rf"|(?i)--?[\w.-]*{_word(_NAME_REST, _NAME_REST_NO_O)}[ \t]+[^\s-]"
+    rf"|(?i)[\"']{_word(_NAME_REST, _NAME_REST_NO_O)}[\"'][ \t]*(?:,|value[ \t]*=)"  # name="..." value="..."
     r"|(?i)identified[ \t]+by|with[ \t]+(?:encrypted[ \t]+)?password"
 )
 
