@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from guard.fingerprints import load_fingerprints
+from guard.fingerprints import literal_prefix, load_fingerprints
 from guard.git.parse import parse_raw_commit
 from guard.identify import identify_commit, parse_person
 from guard.model import IDENTITY_KINDS, Commit, Person
@@ -38,6 +42,14 @@ PIECES = st.sampled_from(
 TEXT = st.lists(st.one_of(PIECES, st.text(max_size=30)), max_size=30).map("".join)
 settings.register_profile("pg", max_examples=200, deadline=None)
 settings.load_profile("pg")
+
+
+def _catalogue_patterns(key: str) -> list[str]:
+    """Literal pieces of rules/agents.yml's `key` regexes (unescaped), to build matching text."""
+    entries = yaml.safe_load(Path(__file__).parent.parent.joinpath("rules/agents.yml").read_text())[
+        "fingerprints"
+    ]
+    return [str(rx).replace("\\", "").lstrip("^") for e in entries for rx in (e.get(key) or [])]
 
 
 @given(TEXT)
@@ -129,3 +141,39 @@ def test_hostile_messages_stay_fast_and_keep_the_deciding_marker() -> None:
         if what.startswith("many"):
             assert ident.label == "agent:claude-code"
             assert ident.evidence[0].points_to == "agent:claude-code" and len(ident.evidence) <= 16
+
+
+# The catalogue's message regexes, each with text built from its own pieces, so matches happen.
+_MARKERS = [rx for key in ("body", "subject") for rx in _catalogue_patterns(key)]
+NEEDLE_TEXT = st.lists(st.one_of(st.sampled_from([*_MARKERS, "\n", "^", "[", "("]), TEXT), max_size=12).map(
+    "".join
+)
+
+
+@given(NEEDLE_TEXT)
+def test_the_literal_gate_never_changes_what_an_alternation_finds(text: str) -> None:
+    for alt in (FP.body, FP.subject):
+        assert alt.pattern is not None
+        plain = alt.pattern.search(text)
+        gated = alt.search(text)
+        assert (gated is None) == (plain is None)
+        if plain is not None and gated is not None:
+            assert gated[1] == plain.group(0)
+
+
+@pytest.mark.parametrize(
+    ("rx", "prefix"),
+    [
+        (r"Generated with \[Claude Code\]\(", "Generated with [Claude Code]("),
+        (r"^# Aider chat", "# Aider chat"),
+        (r"cursor\.com/(?:a|b)", "cursor.com/"),
+        (r"abcd?e", "abc"),  # the optional d is not part of every match
+        (r"abc\d", "abc"),
+        (r"abc|xyz", None),  # a top-level alternative starts anywhere
+        (r"(?i)abc", None),  # case-insensitive: `in` would miss ABC
+        (r"ab", None),
+        (r"\bclaude", None),
+    ],
+)
+def test_literal_prefix(rx: str, prefix: str | None) -> None:
+    assert literal_prefix(rx) == prefix
