@@ -21,7 +21,7 @@ never evidence.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -80,36 +80,74 @@ def _first(prints: list[Print] | None, role: str, name: str, subject: str) -> Pr
     return None
 
 
-def match_person(fp: Fingerprints, person: Person, role: str, subject: str = "") -> Print | None:
-    """The fingerprint a git identity matches: account id, then login, address, glob, name."""
+def _lookup_order(fp: Fingerprints, person: Person) -> Iterator[Print]:
+    """Every fingerprint a git identity could match, in precedence order: account id, login,
+    address, address glob, a login-looking name, name regex."""
     email = person.email.strip().lower()
     name = person.name.strip()
-    keys: list[str] = []
     gh = noreply_account(email)
     if gh is not None:
         uid, login = gh
-        if uid:
-            keys += [f"{uid}+{login}", uid]
-        keys.append(login)
-    for key in keys:
-        p = _first(fp.accounts.get(key), role, name, subject)
-        if p:
-            return p
-    p = _first(fp.emails.get(email), role, name, subject)
-    if p:
-        return p
+        for key in ([f"{uid}+{login}", uid] if uid else []) + [login]:
+            yield from fp.accounts.get(key, ())
+    yield from fp.emails.get(email, ())
     for pat, p in fp.email_globs:
-        if pat.match(email) and p.accepts(role, name, subject):
-            return p
+        if pat.match(email):
+            yield p
     lname = name.lower()
-    if (
-        lname and " " not in lname and not lname.isdigit()
-    ):  # a login-looking name (`dependabot[bot]`) is a claimed account
-        p = _first(fp.accounts.get(lname), role, name, subject)
-        if p:
-            return p
+    if lname and " " not in lname and not lname.isdigit():  # `dependabot[bot]`: a claimed account
+        yield from fp.accounts.get(lname, ())
     for pat, p in fp.names:
-        if pat.search(name) and p.accepts(role, name, subject):
+        if pat.search(name):
+            yield p
+
+
+def _candidates(fp: Fingerprints, person: Person, role: str) -> tuple[Print, ...]:
+    """The fingerprints that accept this identity in this role, up to the first that does not
+    depend on the commit's subject: the part of a match that is the same for every commit."""
+    name = person.name.strip()
+    out: list[Print] = []
+    for p in _lookup_order(fp, person):
+        if p.accepts_who(role, name):
+            out.append(p)
+            if p.subject_re is None:
+                break
+    return tuple(out)
+
+
+class IdentityMemo:
+    """One pass's answers per (git identity, role), for one catalogue. A history repeats few
+    identities; what depends on a commit (`when: subject` fingerprints) stays a candidate list
+    tried per commit. Pass one to every identify_commit call of a pass; never share catalogues."""
+
+    def __init__(self, fp: Fingerprints) -> None:
+        self.fp = fp
+        self._answers: dict[tuple[Person, str], tuple[tuple[Print, ...], str | None]] = {}
+
+    def answer(self, person: Person, role: str) -> tuple[tuple[Print, ...], str | None]:
+        """(candidate fingerprints, what the identity points to when none of them applies)."""
+        key = (person, role)
+        found = self._answers.get(key)
+        if found is None:
+            found = self._answers[key] = _person_answer(self.fp, person, role)
+        return found
+
+
+def _person_answer(fp: Fingerprints, person: Person, role: str) -> tuple[tuple[Print, ...], str | None]:
+    cands = _candidates(fp, person, role)
+    if cands and cands[-1].subject_re is None:  # one of them always applies
+        return cands, None
+    gh = noreply_account(person.email.strip().lower())
+    slug = (_bot_slug(gh[1]) if gh else None) or _bot_slug(person.name)
+    if slug:  # a bot account the catalogue does not know
+        return cands, f"unknown:{slug}"
+    return cands, person_points(fp, person, role)  # a whole-name product: "Gemini CLI <noreply@...>"
+
+
+def match_person(fp: Fingerprints, person: Person, role: str, subject: str = "") -> Print | None:
+    """The fingerprint a git identity matches (see _lookup_order for the precedence)."""
+    for p in _candidates(fp, person, role):
+        if p.accepts_subject(subject):
             return p
     return None
 
@@ -125,18 +163,13 @@ def _show(person: Person) -> str:
 
 
 def _person_evidence(
-    fp: Fingerprints, person: Person, role: str, signal: str, subject: str
+    fp: Fingerprints, person: Person, role: str, signal: str, subject: str, memo: IdentityMemo | None = None
 ) -> Evidence | None:
-    p = match_person(fp, person, role, subject)
-    if p is not None:
-        return Evidence(signal, _show(person), "commit", False, p.points_to)
-    gh = noreply_account(person.email.strip().lower())
-    slug = _bot_slug(gh[1]) if gh else None
-    slug = slug or _bot_slug(person.name)
-    if slug:
-        return Evidence(signal, _show(person), "commit", False, f"unknown:{slug}")
-    points = person_points(fp, person, role)  # a whole-name product: "Gemini CLI <noreply@...>"
-    return Evidence(signal, _show(person), "commit", False, points) if points else None
+    cands, fallback = memo.answer(person, role) if memo is not None else _person_answer(fp, person, role)
+    for p in cands:
+        if p.accepts_subject(subject):
+            return Evidence(signal, _show(person), "commit", False, p.points_to)
+    return Evidence(signal, _show(person), "commit", False, fallback) if fallback else None
 
 
 def looks_like_person(fp: Fingerprints, person: Person) -> bool:
@@ -166,11 +199,15 @@ def _branch_name(branch: str) -> str:
     return branch.strip().removeprefix("refs/heads/").lower()
 
 
-def _trailer_evidence(fp: Fingerprints, commit: Commit, subject: str) -> Iterable[Evidence]:
+def _trailer_evidence(
+    fp: Fingerprints, commit: Commit, subject: str, memo: IdentityMemo | None
+) -> Iterable[Evidence]:
     for key, value in (*commit.trailers, *squashed_trailers(subject)):
         k = key.lower()
         if k == "co-authored-by":
-            e = _person_evidence(fp, parse_person(value), "co-author", "trailer:co-authored-by", subject)
+            e = _person_evidence(
+                fp, parse_person(value), "co-author", "trailer:co-authored-by", subject, memo
+            )
             if e is not None:
                 yield e
             continue
@@ -212,20 +249,21 @@ def commit_evidence(
     branch: str | None = None,
     description: str | None = None,
     runner: tuple[Evidence, ...] = (),
+    memo: IdentityMemo | None = None,
 ) -> list[Evidence]:
     """Everything the commit (its branch, and the PR/MR that carries it) says about who made it,
     claimed, deduplicated. A PR body is writable by anyone, like a message: claimed evidence that
     can only make a change stricter (Codex cloud and Jules-as-user PRs leave their markers there)."""
     subject = commit.subject
     found: list[Evidence] = []
-    a = _person_evidence(fp, commit.author, "author", "author", subject)
+    a = _person_evidence(fp, commit.author, "author", "author", subject, memo)
     if a is not None:
         found.append(a)
     if commit.committer != commit.author:
-        c = _person_evidence(fp, commit.committer, "committer", "committer", subject)
+        c = _person_evidence(fp, commit.committer, "committer", "committer", subject, memo)
         if c is not None:
             found.append(c)
-    found.extend(_trailer_evidence(fp, commit, subject))
+    found.extend(_trailer_evidence(fp, commit, subject, memo))
     hit = fp.subject.search(subject)
     if hit is not None:
         found.append(Evidence("subject", subject[:200], "commit", False, hit[0].points_to))
@@ -269,10 +307,11 @@ def identify_commit(
     branch: str | None = None,
     description: str | None = None,
     runner: tuple[Evidence, ...] = (),
+    memo: IdentityMemo | None = None,
 ) -> Identity:
     """One commit's identity from its own metadata (and its branch, PR/MR text and the runtime
-    the guard runs in, when known)."""
-    ev = commit_evidence(commit, fp, branch, description, runner)
+    the guard runs in, when known). `memo`: one IdentityMemo per pass over many commits."""
+    ev = commit_evidence(commit, fp, branch, description, runner, memo)
     for e in ev:
         if kind_of(e.points_to) == "agent":
             found = _verdict("agent", _vendor_of(e.points_to), ev)

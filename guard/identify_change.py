@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from guard import budget
 from guard.autonomy import MAKER_ROLES, highest
 from guard.fingerprints import load_fingerprints
-from guard.identify import identify_actor, identify_approval, identify_commit, kind_of
+from guard.identify import IdentityMemo, identify_actor, identify_approval, identify_commit, kind_of
 from guard.model import (
     Actor,
     Change,
@@ -113,10 +113,11 @@ def identify_change(change: Change, policy: Policy) -> None:
         if a.identity.kind == "agent" and a.role in MAKER_ROLES:
             a.identity = replace(a.identity, autonomy="autonomous")
     agent_actors = [a for a in deciding if a.identity.kind == "agent"]
+    memo = IdentityMemo(fp)
     for n, c in enumerate(change.commits):
         if not n & 0xFF:
             budget.check("identifying commits")
-        ident = identify_commit(c, fp, change.source_ref, change.description, change.runner)
+        ident = identify_commit(c, fp, change.source_ref, change.description, change.runner, memo)
         extra = [
             _actor_evidence(a)
             for a in deciding
@@ -135,7 +136,9 @@ def identify_change(change: Change, policy: Policy) -> None:
         c.identity = ident
     for c in change.tagged_commits.values():  # a tag's target, new in this change or not
         known = change.commit(c.sha)
-        c.identity = known.identity if known is not None else identify_commit(c, fp, change.source_ref)
+        c.identity = (
+            known.identity if known is not None else identify_commit(c, fp, change.source_ref, memo=memo)
+        )
     change.identity = _change_identity(change, deciding)
     bots = sorted(
         {i.vendor for i in [*(c.identity for c in change.commits), *(a.identity for a in deciding)]
@@ -165,9 +168,18 @@ def _range_revs(repo: GitRepo, rev_range: str) -> list[str]:
     return [text]
 
 
-def _metadata_text(c: Commit) -> str:
+_PERSON_SIGNALS = frozenset({"author", "committer"})
+
+
+def _quoted_text(c: Commit, ident: Identity) -> str:
+    """The whole fields a verdict's evidence quotes from (the redactor learns secrets there):
+    the identities, and the message unless only the identities are quoted. Whole fields, so a
+    value the evidence cuts short is still learned whole."""
     a, m = c.author, c.committer
-    return "\n".join((c.message, a.name, a.email, m.name, m.email))
+    people = (a.name, a.email, m.name, m.email)
+    if all(e.signal in _PERSON_SIGNALS for e in ident.evidence):
+        return "\n".join(people)
+    return "\n".join((c.message, *people))
 
 
 def identify_range(
@@ -188,11 +200,12 @@ def identify_range(
     kinds: Counter[str] = Counter()
     vendors: Counter[str] = Counter()
     chunk: list[tuple[Commit, Identity]] = []
+    memo = IdentityMemo(fp)
 
     def flush() -> None:
-        # Evidence quotes the commit, cut short: mask the secrets its full metadata holds. One
-        # prefilter pass over a chunk's metadata; only commits it flags get a full scan.
-        texts = [_metadata_text(c) for c, _ in chunk]
+        # Evidence quotes the commit, cut short: mask the secrets the quoted fields hold. One
+        # prefilter pass over a chunk's fields; only commits it flags get a full scan.
+        texts = [_quoted_text(c, ident) for c, ident in chunk]
         flagged = set(texts_with_candidates(texts))
         for i, (c, ident) in enumerate(chunk):
             evidence = [e.to_dict() for e in ident.evidence]
@@ -208,7 +221,7 @@ def identify_range(
         chunk.clear()
 
     for n, c in enumerate(repo.iter_commits(_range_revs(repo, rev_range), extra), 1):
-        ident = identify_commit(c, fp)
+        ident = identify_commit(c, fp, memo=memo)
         if on_commit is not None:
             on_commit(c, ident)
         chunk.append((c, ident))

@@ -433,3 +433,26 @@ def test_identify_masks_secrets_in_every_chunk_of_a_long_history(tmp_path: Path)
         values = [e["value"] for e in rows[shas[i]]["evidence"]]
         assert any("«redacted:" in v for v in values), (i, values)
     assert result["summary"]["by_kind"] == {"agent": len(marked), "human": 2100 - len(marked)}
+
+
+def test_identify_learns_secrets_from_whole_quoted_fields(tmp_path: Path) -> None:
+    """The redactor reads only the fields a verdict quotes, but whole: a token in a person's name
+    (quoted by a human verdict) and one in an agent's subject the evidence cuts at 200 characters
+    are both masked; a token in a human's unquoted message cannot reach the output at all."""
+    from data.secrets.fakes import Fakes
+    from test_identify_labelled import Sample, fast_import
+
+    fakes = Fakes(11).kinds["ghp"]
+    in_name, in_footer, unquoted = fakes(), fakes(), fakes()
+    subject = "aider: " + "x" * 185 + " " + in_footer  # quoted as its first 200 characters
+    samples = [
+        Sample("human", f"Mallory {in_name} <m@example.com>", "tidy"),
+        Sample("agent", "Dev <dev@example.com>", subject),
+        Sample("human", "Pat <pat@example.com>", f"rotate\n\nold token was {unquoted}"),
+    ]
+    fast_import(tmp_path / "r", samples)
+    out = json.dumps(identify_range(GitRepo(tmp_path / "r"), "main", builtin_policy()), ensure_ascii=False)
+    for token in (in_name, in_footer, unquoted):
+        assert token not in out
+        assert token[:12] not in out  # nor a leading part cut short
+    assert out.count("«redacted:") >= 2
