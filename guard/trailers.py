@@ -27,7 +27,7 @@ def parse_trailers(message: str) -> tuple[tuple[str, str], ...]:
     if _OTHER_BREAKS.search(text):
         text = "\n".join(text.splitlines())
     newline = text.find("\n")
-    if newline < 0:
+    if newline < 0 or text.find(":", newline) < 0:  # no body, or no `Key: value` line in it
         return ()
     out: list[tuple[str, str]] = []
     # One multiline search over the body instead of a match per line (identify reads whole histories).

@@ -31,6 +31,10 @@ def render_identify_text(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+_ROW = json.JSONEncoder(ensure_ascii=False)  # one encoder for every row: json.dumps with keyword
+# arguments builds a new one per call, a third of the rendering time on 20k commits
+
+
 def render_identify_json(result: dict[str, Any]) -> str:
     """The result as JSON, one commit a line. Whole-history results are large and `indent=`
     switches json to its pure-Python encoder (half the command's time on 20k commits), so each
@@ -39,7 +43,7 @@ def render_identify_json(result: dict[str, Any]) -> str:
     for key, value in result.items():
         name = json.dumps(key)
         if key == "commits" and value:
-            rows = ",\n    ".join(json.dumps(row, ensure_ascii=False) for row in value)
+            rows = ",\n    ".join(map(_ROW.encode, value))
             parts.append(f"  {name}: [\n    {rows}\n  ]")
         else:
             nested = json.dumps(value, indent=2, ensure_ascii=False).replace("\n", "\n  ")
