@@ -383,6 +383,12 @@ def _ds_keyword_groups(path: str) -> Any:
     )
 
 
+def _may_pass(value: str, limit: float) -> bool:
+    """Whether `value` can have a Shannon entropy above `limit`: it is at most log2 of the number of
+    distinct characters, so with fewer than 2**limit of them the plugin's sum is not needed."""
+    return len(set(value)) >= 2**limit
+
+
 def _detect_secrets(path: str, line: str, number: int, pragma: bool, groups: set[str]) -> list[Hit]:
     plugins, h = _ds()
     out: list[Hit] = []
@@ -395,7 +401,9 @@ def _detect_secrets(path: str, line: str, number: int, pragma: bool, groups: set
             values = list(plugin.analyze_string(line))
             limit = getattr(plugin, "entropy_limit", None)
             if limit is not None:
-                values = [v for v in values if plugin.calculate_shannon_entropy(v) > limit]
+                values = [
+                    v for v in values if _may_pass(v, limit) and plugin.calculate_shannon_entropy(v) > limit
+                ]
         for v in values:
             if (
                 h.is_sequential_string(v)
