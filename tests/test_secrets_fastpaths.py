@@ -69,9 +69,10 @@ def test_one_pattern_or_two_the_same_candidates() -> None:
     assert one.texts_hit(lines[:300]) == two.texts_hit(lines[:300])
 
 
-@pytest.mark.parametrize(
-    "text", ["password = 'hunter2hunter2'", 'x = "QWxhZGRpbjpvcGVuIHNlc2FtZQ+bm90LWEtc2VjcmV0"']
-)
+WIDE_AND_NARROW = ["password = 'hunter2hunter2'", 'x = "QWxhZGRpbjpvcGVuIHNlc2FtZQ+bm90LWEtc2VjcmV0"']
+
+
+@pytest.mark.parametrize("text", WIDE_AND_NARROW)
 def test_which_keeps_gate_order(text: str) -> None:
     """`which` numbers gates as DETECTORS then DS_GATES, whatever pass found the line."""
     found = [i for i, a in enumerate(ANCHORS) if re2.search(a, text)]
@@ -101,3 +102,16 @@ def test_the_distinct_character_bound_drops_only_values_below_the_entropy_limit(
                     assert kept_by_bound, (plugin.__class__.__name__, distinct, length)
                     checked += 1
     assert checked  # some values pass the limit, so the assertion was exercised
+
+
+def test_the_re_fallback_finds_the_same_candidates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without google-re2 the prefilter runs on Python's `re`: it must compile (a `(?i)` inside a
+    pattern is an error there) and pick the same lines and gates."""
+    lines = _corpus_lines()
+    with_re2 = engine._Prefilter(ANCHORS, frozenset({0}))
+    monkeypatch.setattr(engine, "_re2", None)
+    fallback = engine._Prefilter(ANCHORS, frozenset({0}))
+    assert not fallback.re2
+    assert fallback.candidates(lines) == with_re2.candidates(lines)
+    for text in WIDE_AND_NARROW:
+        assert fallback.which(text) == with_re2.which(text)

@@ -30,12 +30,14 @@ NAME = "generic-credential"
 # The prefilter's anchor (RE2 subset, never matches a newline): a credential word followed by an
 # assignment, a call, a closing tag, a flag's argument or SQL. A superset of what FORMS can match.
 _KW = r"(?:pass|pwd|secret|token|key|cred|auth|contrase)"
+# One leading (?i) for every alternative (RE2 applies it to all of them; Python's `re`, the
+# fallback, refuses a (?i) that is not at the start).
 ANCHOR = (
-    rf"(?i){_KW}[\w.\"'\]-]*[ \t]*(?:[:=]|=>|\([ \t]*[\"'])"
-    rf"|(?i){_KW}[\w.-]*>[^<]"
-    rf"|(?i)--?[\w.-]*{_KW}[\w.-]*[ \t]+[^\s-]"
-    rf"|(?i)[\"']{_KW}[\w.-]*[\"'][ \t]*(?:,|value[ \t]*=)"  # pairs, name="..." value="..."
-    r"|(?i)identified[ \t]+by|with[ \t]+(?:encrypted[ \t]+)?password"
+    rf"(?i)(?:{_KW}[\w.\"'\]-]*[ \t]*(?:[:=]|=>|\([ \t]*[\"'])"
+    rf"|{_KW}[\w.-]*>[^<]"
+    rf"|--?[\w.-]*{_KW}[\w.-]*[ \t]+[^\s-]"
+    rf"|[\"']{_KW}[\w.-]*[\"'][ \t]*(?:,|value[ \t]*=)"  # pairs, name="..." value="..."
+    r"|identified[ \t]+by|with[ \t]+(?:encrypted[ \t]+)?password)"
 )
 
 _KEY = r"[A-Za-zñ_$@][\w.$ñ-]{0,80}"
