@@ -82,7 +82,7 @@ def _joined(anchors: Sequence[str]) -> str:
 
 
 class _Prefilter:
-    """Combined patterns for candidate lines, one set to tell which gates a line hit.
+    """Combined patterns for candidate lines, RE2 sets to tell which gates a line hit.
 
     The anchors are joined into two passes rather than one: RE2 builds its DFA lazily, state by
     state, and a run of word characters after a keyword (the generic-credential anchor, the base64
@@ -96,20 +96,28 @@ class _Prefilter:
     def __init__(self, anchors: Sequence[str], apart: frozenset[int] = frozenset()) -> None:
         """`anchors` in gate order (the indices `which` returns); `apart`: those searched apart."""
         groups = [
-            [a for i, a in enumerate(anchors) if i not in apart],
-            [a for i, a in enumerate(anchors) if i in apart],
+            [i for i in range(len(anchors)) if i not in apart],
+            [i for i in range(len(anchors)) if i in apart],
         ]
+        groups = [g for g in groups if g]
         self.re2 = _re2 is not None
         if _re2 is not None:
             opts = _re2.Options()
             opts.max_mem = 256 << 20
-            self.passes: list[Any] = [_re2.compile(_joined(g).encode(), opts) for g in groups if g]
-            self.set: Any = _re2.Set.SearchSet(opts)
-            for a in anchors:
-                self.set.Add(a)
-            self.set.Compile()
+            self.passes: list[Any] = [
+                _re2.compile(_joined([anchors[i] for i in g]).encode(), opts) for g in groups
+            ]
+            # One set per pass as well: the same DFA effect (measured: 0.032 s to 0.023 s for the
+            # candidate lines of 5 MB in a fresh process).
+            self.sets: list[tuple[Any, list[int]]] = []
+            for g in groups:
+                gates = _re2.Set.SearchSet(opts)
+                for i in g:
+                    gates.Add(anchors[i])
+                gates.Compile()
+                self.sets.append((gates, g))
         else:
-            self.passes = [re.compile(_joined(g).encode()) for g in groups if g]
+            self.passes = [re.compile(_joined([anchors[i] for i in g]).encode()) for g in groups]
             self.singles = [re.compile(a) for a in anchors]
 
     def starts(self, blob: bytes) -> list[int]:
@@ -149,8 +157,8 @@ class _Prefilter:
         return out
 
     def which(self, text: str) -> list[int]:
-        if self.re2:
-            return sorted(self.set.Match(text) or ())  # None when no anchor matches
+        if self.re2:  # a set's Match is None when no anchor matches
+            return sorted(g[j] for gates, g in self.sets for j in gates.Match(text) or ())
         return [i for i, r in enumerate(self.singles) if r.search(text)]
 
 
