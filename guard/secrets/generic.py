@@ -43,12 +43,14 @@ def _word(rest: str, rest_no_o: str) -> str:
     return rf"(?:{_KW}{rest}*|auth(?:orization)?(?:{rest_no_o}{rest}*)?)"
 
 
+# One leading (?i) for every alternative (RE2 applies it to all of them; Python's `re`, the
+# fallback, refuses a (?i) that is not at the start).
 ANCHOR = (
-    rf"(?i){_word(_REST, _REST_NO_O)}[ \t]*(?:[:=]|=>|\([ \t]*[\"'])"
-    rf"|(?i){_word(_NAME_REST, _NAME_REST_NO_O)}>[^<]"
-    rf"|(?i)--?[\w.-]*{_word(_NAME_REST, _NAME_REST_NO_O)}[ \t]+[^\s-]"
-    rf"|(?i)[\"']{_word(_NAME_REST, _NAME_REST_NO_O)}[\"'][ \t]*(?:,|value[ \t]*=)"  # name="..." value="..."
-    r"|(?i)identified[ \t]+by|with[ \t]+(?:encrypted[ \t]+)?password"
+    rf"(?i)(?:{_word(_REST, _REST_NO_O)}[ \t]*(?:[:=]|=>|\([ \t]*[\"'])"
+    rf"|{_word(_NAME_REST, _NAME_REST_NO_O)}>[^<]"
+    rf"|--?[\w.-]*{_word(_NAME_REST, _NAME_REST_NO_O)}[ \t]+[^\s-]"
+    rf"|[\"']{_word(_NAME_REST, _NAME_REST_NO_O)}[\"'][ \t]*(?:,|value[ \t]*=)"  # name="..." value="..."
+    r"|identified[ \t]+by|with[ \t]+(?:encrypted[ \t]+)?password)"
 )
 
 _KEY = r"[A-Za-zñ_$@][\w.$ñ-]{0,80}"
