@@ -212,7 +212,10 @@ def test_default_pack_documents_the_same_test_paths_as_the_model() -> None:
         (f"auth=deploy:{PW}", True),
         (f"Authorization: Basic {TOKEN}", True),
         (f'oauth_secret = "{TOKEN}"', True),
+        ("fix(deps): update module github.com/aws/aws-sdk-go to v1.55.6", False),  # every SDK bump
+        (f'AWS_TOKEN = "{TOKEN * 2}"', True),  # detect-secrets' AWS keyword form: a quoted 40
+        (f"aws_secret_access_key={TOKEN * 2}", True),
     ],
 )
-def test_the_prefilter_skips_author_words_but_not_auth_credentials(text: str, candidate: bool) -> None:
+def test_the_prefilter_skips_author_and_aws_words_but_not_credentials(text: str, candidate: bool) -> None:
     assert (texts_with_candidates(["a clean first text", text]) == [1]) is candidate

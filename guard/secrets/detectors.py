@@ -233,7 +233,7 @@ DETECTORS: tuple[Detector, ...] = (
     ),
     Detector(
         "aws-secret-access-key",
-        r"(?i)aws|secret_?access",
+        r"(?i)aws.{0,20}secret|secret_?access",  # the pattern's own start: not every `aws` word
         _c(
             r"(?i)(?:aws.{0,20}secret|secret_?access_?key).{0,20}?[=:>\s\"']\s*[\"']?"
             r"(?P<s>(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"

@@ -56,7 +56,10 @@ DS_GATES: tuple[tuple[str, str], ...] = (
         "providers",
         r"(?i)(?:cloudant|\bcl(?:ou)?[_-]?(?:password|pwd|pass)|ibm|iam|softlayer|\bsl[_-]?(?:api)?[_-]?(?:key|token)"
         r"|api[_-]?key|secret[_-]?access[_-]?key|PuTTY-User-Key|\d{8}:[0-9A-Za-z_-]{8}"
-        r"|(?:AC|SK)[a-z0-9]{8}|-us\d|aws|\bAKC|\bAP[0-9A-F][a-zA-Z0-9]{4})",
+        r"|(?:AC|SK)[a-z0-9]{8}|[0-9a-z]{32}-us\d|\bAKC|\bAP[0-9A-F][a-zA-Z0-9]{4}"
+        # AWS: its secret-key pattern (`aws`, up to 40 characters, a quoted 40-character value),
+        # not the bare word, which every SDK bump and `aws-cli` line holds; A3T keys too.
+        r"|aws[^\n]*[\"'][0-9a-zA-Z/+]{40}[\"']|A3T[A-Z0-9][0-9A-Z]{16})",
     ),
 )
 _GENERIC = frozenset(i for i, d in enumerate(DETECTORS) if d.tier == "generic")
