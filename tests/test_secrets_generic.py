@@ -215,6 +215,8 @@ def test_default_pack_documents_the_same_test_paths_as_the_model() -> None:
         ("fix(deps): update module github.com/aws/aws-sdk-go to v1.55.6", False),  # every SDK bump
         (f'AWS_TOKEN = "{TOKEN * 2}"', True),  # detect-secrets' AWS keyword form: a quoted 40
         (f"aws_secret_access_key={TOKEN * 2}", True),
+        ("William Martin <williammartin@example.com>", False),  # `iam` was a gate on its own
+        (f"IAM_API_KEY: {TOKEN * 2}abcd", True),  # detect-secrets' IBM IAM form: a 44-character value
     ],
 )
 def test_the_prefilter_skips_author_and_aws_words_but_not_credentials(text: str, candidate: bool) -> None:

@@ -54,7 +54,10 @@ DS_GATES: tuple[tuple[str, str], ...] = (
     ("hex", r"[\"'][0-9a-fA-F]{9,}[\"']"),
     (
         "providers",
-        r"(?i)(?:cloudant|\bcl(?:ou)?[_-]?(?:password|pwd|pass)|ibm|iam|softlayer|\bsl[_-]?(?:api)?[_-]?(?:key|token)"
+        r"(?i)(?:cloudant|\bcl(?:ou)?[_-]?(?:password|pwd|pass)|softlayer|\bsl[_-]?(?:api)?[_-]?(?:key|token)"
+        # IBM IAM and COS HMAC: their keyword, an assignment and a 44+ character value (their
+        # `ibm`/`iam` prefixes are optional there; as bare words they hit every "William")
+        r"|(?:key|pwd|pass|token)[\"'\]]{0,2}[ :=>]+[\"']?[a-zA-Z0-9_-]{44}"
         r"|api[_-]?key|secret[_-]?access[_-]?key|PuTTY-User-Key|\d{8}:[0-9A-Za-z_-]{8}"
         r"|(?:AC|SK)[a-z0-9]{8}|[0-9a-z]{32}-us\d|\bAKC|\bAP[0-9A-F][a-zA-Z0-9]{4}"
         # AWS: its secret-key pattern (`aws`, up to 40 characters, a quoted 40-character value),
